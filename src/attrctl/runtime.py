@@ -1,0 +1,53 @@
+"""Process set-up shared by every stage: offline switches, threads, seeds, device and dtype.
+
+`prepare_env` must run before transformers/datasets are imported: huggingface_hub reads HF_HUB_OFFLINE once,
+at import time. Stages therefore import their heavy modules inside `main()`, after calling it.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+
+from attrctl.config import RuntimeConfig
+
+OFFLINE_VARS = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE")
+
+
+def prepare_env(runtime: RuntimeConfig) -> None:
+    """Set offline switches and quiet noisy libraries; call before importing transformers."""
+    if runtime.offline:
+        for var in OFFLINE_VARS:
+            os.environ[var] = "1"
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+    os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
+
+
+def setup_torch(runtime: RuntimeConfig, seed: int):
+    """Seed everything, fix threads, make CPU kernels deterministic; return the torch device."""
+    import numpy as np
+    import torch
+
+    if runtime.threads:
+        torch.set_num_threads(runtime.threads)
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    return device_for(runtime)
+
+
+def device_for(runtime: RuntimeConfig):
+    import torch
+
+    if runtime.device == "cuda" or (runtime.device == "auto" and torch.cuda.is_available()):
+        return torch.device("cuda")
+    return torch.device("cpu")
+
+
+def dtype_for(device) -> object:
+    """bf16 on GPU, fp32 on CPU (bf16 matmuls are slow on most CPUs)."""
+    import torch
+
+    return torch.bfloat16 if device.type == "cuda" else torch.float32

@@ -1,0 +1,1 @@
+"""One thin CLI per pipeline stage: `python -m attrctl.stages.<stage> --params params.yaml [...]`."""

@@ -1,0 +1,94 @@
+"""What the Snakemake rules need to know about the stages: tracked params and source files.
+
+Snakemake's code trigger sees only a rule's shell string, not the modules the command imports, so every rule
+lists its stage's import closure as inputs (as dvc.yaml lists them as deps). Both come from here;
+`tests/test_workflow_parity.py` checks that dvc.yaml agrees.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+from typing import Any
+
+import attrctl
+from attrctl.config import ConfigError, load, parse
+
+PACKAGE_DIR = Path(attrctl.__file__).parent
+
+# Param keys (dotted, as DVC's `params:`) whose change re-runs each stage.
+STAGE_PARAMS: dict[str, list[str]] = {
+    "validate": [],
+    "prepare_model": ["model", "seed"],
+    "prepare_data": ["data", "seed"],
+    "sample": ["sample", "seed", "data.max_prompt_tokens"],
+    "annotate": ["oracle"],
+    "evaluate": ["evaluate", "oracle.threshold"],
+    "report": ["models"],
+}
+
+
+def _imports(path: Path) -> set[str]:
+    """attrctl modules imported anywhere in a source file (top level or inside functions)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.startswith("attrctl")}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("attrctl"):
+            found.add(node.module)
+            found |= {f"{node.module}.{a.name}" for a in node.names}  # `from attrctl import x` imports a module
+    return found
+
+
+def _module_file(module: str) -> Path | None:
+    parts = module.split(".")[1:]
+    if not parts:
+        return PACKAGE_DIR / "__init__.py"
+    for candidate in (
+        PACKAGE_DIR.joinpath(*parts[:-1], parts[-1] + ".py"),
+        PACKAGE_DIR.joinpath(*parts, "__init__.py"),
+    ):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def code_deps(stage: str, root: Path | None = None) -> list[str]:
+    """Source files (repo-relative) of `attrctl.stages.<stage>` and every attrctl module it imports."""
+    todo, seen = [f"attrctl.stages.{stage}"], set()
+    files: set[Path] = set()
+    while todo:
+        module = todo.pop()
+        if module in seen:
+            continue
+        seen.add(module)
+        path = _module_file(module)
+        if path is None:
+            continue
+        files.add(path)
+        todo += sorted(_imports(path) - seen)
+    base = (root or PACKAGE_DIR.parent.parent).resolve()
+    return sorted(str(f.resolve().relative_to(base)) for f in files)
+
+
+def tracked_params(config: dict[str, Any], stage: str) -> dict[str, Any]:
+    """The values of a stage's tracked params (Snakemake `params:` re-run trigger)."""
+    values = {}
+    for key in STAGE_PARAMS[stage]:
+        value: Any = config
+        for part in key.split("."):
+            value = value[part]
+        values[key] = value
+    return values
+
+
+def validated(config: dict[str, Any], params_file: str = "params.yaml") -> dict[str, Any]:
+    """Validate Snakemake's config at parse time; it must equal params.yaml, which is what the stages read."""
+    cfg = parse(config, origin="snakemake config")
+    on_disk = load(params_file)
+    if cfg != on_disk:
+        raise ConfigError(
+            f"the Snakemake config differs from {params_file}, which every stage (and DVC) reads: "
+            f"copy the profile over it (cp <profile>.yaml {params_file}) instead of --config/--configfile"
+        )
+    return cfg.model_dump(mode="json")

@@ -1,0 +1,66 @@
+"""Shared fixtures: the embedded tokenizer and tiny random models built from a config (no download)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+
+REPO = Path(__file__).resolve().parents[1]
+PROJECT_FILES = ["Snakefile", "dvc.yaml", "workflow", "src", ".gitignore"]
+
+
+@pytest.fixture(scope="session")
+def tokenizer():
+    from attrctl.models import embedded_tokenizer
+
+    tok = embedded_tokenizer()
+    tok.padding_side = "left"
+    return tok
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tokenizer):
+    from attrctl.config import TinyModelConfig
+    from attrctl.models import tiny_model
+
+    return tiny_model(tokenizer, TinyModelConfig(layers=2, hidden=32, heads=2), seed=0).eval()
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory, tiny_model, tokenizer) -> Path:
+    from attrctl.models import save
+
+    path = tmp_path_factory.mktemp("models") / "tiny"
+    save(tiny_model, tokenizer, path)
+    return path
+
+
+def make_project(root: Path, params: str | Path = REPO / "configs" / "tiny.yaml") -> Path:
+    """A scratch copy of the project (rules, dvc.yaml, sources) with `params` as its params.yaml."""
+    root.mkdir(parents=True, exist_ok=True)
+    for name in PROJECT_FILES:
+        src = REPO / name
+        (shutil.copytree if src.is_dir() else shutil.copy2)(src, root / name)
+    shutil.copy2(params, root / "params.yaml")
+    return root
+
+
+def run(cmd: list[str], cwd: Path, check: bool = True, timeout: int = 600) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+        )
+    return proc
+
+
+PYTHON = sys.executable

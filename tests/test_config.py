@@ -1,0 +1,96 @@
+"""Params validation: each class of error gives a clear message (key, value, what is allowed), a non-zero
+exit, no output, and takes well under 5 seconds — from the stage CLIs and from Snakemake at parse time."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import PYTHON, REPO, make_project, run
+
+from attrctl.config import Config, ConfigError, Section, load, parse
+
+DEFAULT = yaml.safe_load((REPO / "params.yaml").read_text())
+
+BAD = {  # class of error: (override, words the message must contain)
+    "unknown method": ({"models": ["base", "magic"]}, ["models.1", "'magic'", "'base'"]),
+    "negative count": ({"sample": {"k": -3}}, ["sample.k", "-3", "greater than 0"]),
+    "missing model path": ({"model": {"source": "./no/such/model"}}, ["model.source", "./no/such/model", "embedded"]),
+    "wrong type": ({"sample": {"top_p": "lots"}}, ["sample.top_p", "'lots'", "number"]),
+    "unknown key": ({"sample": {"topp": 0.9}}, ["sample.topp", "unknown key", "top_p"]),
+    "out of range": ({"sample": {"top_p": 1.5}}, ["sample.top_p", "1.5", "less than or equal to 1"]),
+    "hub id offline": ({"model": {"source": "org/model"}}, ["model.source", "org/model", "offline"]),
+}
+
+
+def merged(override: dict) -> dict:
+    raw = yaml.safe_load((REPO / "params.yaml").read_text())
+    for key, value in override.items():
+        if isinstance(value, dict):
+            raw[key] = {**raw[key], **value}
+        else:
+            raw[key] = value
+    return raw
+
+
+def test_default_and_profiles_are_valid():
+    for path in [REPO / "params.yaml", *sorted((REPO / "configs").glob("*.yaml"))]:
+        assert isinstance(load(path), Config), path
+
+
+def test_every_field_is_documented():
+    def walk(model):
+        for name, field in model.model_fields.items():
+            assert field.description, f"{model.__name__}.{name} has no docstring"
+            if isinstance(field.annotation, type) and issubclass(field.annotation, Section):
+                walk(field.annotation)
+
+    walk(Config)
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_params_message(case):
+    override, words = BAD[case]
+    with pytest.raises(ConfigError) as err:
+        parse(merged(override))
+    for word in words:
+        assert word in str(err.value), f"{case}: {word!r} missing from:\n{err.value}"
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_params_stop_the_stage_cli(tmp_path, case):
+    override, words = BAD[case]
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(merged(override)))
+    start = time.perf_counter()
+    proc = run([PYTHON, "-m", "attrctl.stages.sample", "--params", "params.yaml"], tmp_path, check=False)
+    assert time.perf_counter() - start < 5.0
+    assert proc.returncode == 2
+    assert words[0] in proc.stderr
+    assert not (tmp_path / "results").exists(), "nothing may be written for invalid params"
+
+
+def test_bad_params_stop_snakemake_before_any_job(tmp_path):
+    project = make_project(tmp_path / "p", REPO / "params.yaml")
+    raw = merged({"sample": {"k": 0}})
+    (project / "params.yaml").write_text(yaml.safe_dump(raw))
+    proc = run(["snakemake", "--cores", "1", "-n"], project, check=False)
+    assert proc.returncode != 0
+    assert "sample.k" in proc.stdout + proc.stderr
+    assert not (project / "results").exists()
+
+
+def test_snakemake_configfile_goes_through_validation(tmp_path):
+    project = make_project(tmp_path / "p", REPO / "params.yaml")
+    (project / "other.yaml").write_text(yaml.safe_dump(merged({"oracle": {"name": "perspectiv"}})))
+    proc = run(["snakemake", "--cores", "1", "-n", "--configfile", "other.yaml"], project, check=False)
+    assert proc.returncode != 0 and "oracle.name" in proc.stdout + proc.stderr
+    (project / "other.yaml").write_text(yaml.safe_dump(merged({"sample": {"k": 3}})))
+    proc = run(["snakemake", "--cores", "1", "-n", "--configfile", "other.yaml"], project, check=False)
+    assert proc.returncode != 0 and "differs from params.yaml" in proc.stdout + proc.stderr
+
+
+def test_missing_params_file(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        load(Path(tmp_path) / "params.yaml")

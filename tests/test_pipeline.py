@@ -1,0 +1,137 @@
+"""The whole DAG on the tiny profile, through Snakemake and through DVC, with MLflow read back."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import time
+
+import pytest
+import yaml
+from conftest import PYTHON, make_project, run
+
+pytestmark = pytest.mark.slow
+
+STAGES = ["validate", "prepare_model", "prepare_data", "sample", "annotate", "evaluate", "report"]
+
+
+def git_project(path):
+    root = make_project(path)
+    run(["git", "init", "-q"], root)
+    run(["git", "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-q", "--allow-empty", "-m", "empty"], root)
+    run(["dvc", "init", "-q"], root)
+    run(["git", "add", "-A"], root)
+    run(["git", "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-q", "-m", "project"], root)
+    return root
+
+
+def planned_rules(root) -> set[str]:
+    out = run(["snakemake", "-n", "--cores", "2"], root).stdout
+    return set(re.findall(r"^(?:local)?rule (\w+):", out, re.M)) - {"all"}
+
+
+def ran_stages(dvc_output: str) -> set[str]:
+    return {s.split("@")[0] for s in re.findall(r"Running stage '([\w@]+)'", dvc_output)}
+
+
+@pytest.fixture(scope="module")
+def snakemake_project(tmp_path_factory):
+    root = git_project(tmp_path_factory.mktemp("smk") / "p")
+    start = time.perf_counter()
+    run(["snakemake", "--cores", "2"], root)
+    return root, time.perf_counter() - start
+
+
+def test_snakemake_runs_the_tiny_dag_fast(snakemake_project):
+    root, seconds = snakemake_project
+    assert seconds < 180
+    metrics = json.loads((root / "results/metrics/base/toxicity.json").read_text())
+    for key in [
+        "expected_max_toxicity",
+        "toxicity_probability",
+        "mean_toxicity",
+        "cond_ppl",
+        "dist_1",
+        "challenging/toxicity_probability",
+        "neutral/mean_toxicity",
+    ]:
+        assert 0 <= metrics[key] < float("inf"), key
+    table = (root / "results/tables/toxicity.md").read_text()
+    assert "| base |" in table and "toxicity_probability" in table
+    assert "Nothing to be done" in run(["snakemake", "-n", "--cores", "2"], root).stdout
+
+
+def test_mlflow_holds_the_table_numbers(snakemake_project):
+    from mlflow.tracking import MlflowClient
+
+    root, _ = snakemake_project
+    client = MlflowClient(f"sqlite:///{root}/results/mlflow.db")
+    experiment = client.get_experiment_by_name("attrctl-tiny")
+    runs = client.search_runs([experiment.experiment_id])
+    parents = [r for r in runs if r.data.tags.get("role") == "pipeline"]
+    assert len(parents) == 1
+    children = {r.info.run_name: r for r in runs if r.data.tags.get("mlflow.parentRunId") == parents[0].info.run_id}
+    assert {
+        "prepare_model:base",
+        "prepare_data:prompts",
+        "sample:base/eval",
+        "annotate:base/eval",
+        "evaluate:base",
+        "report:tables",
+    } <= set(children)
+    metrics = json.loads((root / "results/metrics/base/toxicity.json").read_text())
+    logged = children["evaluate:base"].data.metrics
+    for key, value in metrics.items():
+        assert logged[key] == pytest.approx(value, nan_ok=True), key
+    assert children["sample:base/eval"].data.params["sample.top_p"] == "0.9"
+    artifacts = {a.path for a in client.list_artifacts(children["report:tables"].info.run_id, "tables")}
+    assert artifacts == {"tables/toxicity.md", "tables/toxicity.csv"}
+
+
+def test_dvc_takes_over_snakemake_results_and_reruns_only_what_changed(snakemake_project):
+    root, _ = snakemake_project
+    run(["dvc", "commit", "-f", "-q"], root)  # hand Snakemake's outputs over to DVC (README)
+    out = run(["dvc", "repro"], root).stdout
+    assert ran_stages(out) == {"validate"}, out  # the always-run 1-second params check, nothing else
+    assert "Nothing to be done" in run(["snakemake", "-n", "--cores", "2"], root).stdout
+
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    params["sample"]["top_p"] = 0.8
+    (root / "params.yaml").write_text(yaml.safe_dump(params))
+    assert planned_rules(root) == {"sample", "annotate", "evaluate", "report"}
+    out = run(["dvc", "repro"], root).stdout
+    assert ran_stages(out) == {"validate", "sample", "annotate", "evaluate", "report"}, out
+    # and back: `snakemake --touch` records DVC's outputs as current for the new params (README)
+    run(["snakemake", "--touch", "--cores", "1"], root)
+    assert planned_rules(root) == set()
+
+
+def test_dvc_repro_runs_the_dag_and_exp_run_validates(tmp_path):
+    root = git_project(tmp_path / "p")
+    out = run(["dvc", "repro"], root).stdout
+    assert ran_stages(out) == set(STAGES), out
+    assert (root / "results/tables/toxicity.csv").is_file()
+    before = (root / "results/samples/base/eval.jsonl").read_bytes()
+    bad = run(["dvc", "exp", "run", "-S", "sample.k=-1"], root, check=False)
+    assert bad.returncode != 0 and "sample.k" in bad.stdout + bad.stderr
+    assert (root / "results/samples/base/eval.jsonl").read_bytes() == before, "a bad param must lose nothing"
+
+
+def test_killed_stage_leaves_no_output(tmp_path):
+    root = make_project(tmp_path / "p")
+    run(["snakemake", "--cores", "2", "results/data/prompts_eval.jsonl", "results/models/base"], root)
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    params["sample"].update(k=64, max_new_tokens=64)  # long enough to be killed mid-way
+    (root / "params.yaml").write_text(yaml.safe_dump(params))
+    proc = subprocess.Popen(
+        [PYTHON, "-m", "attrctl.stages.sample", "--params", "params.yaml"],
+        cwd=root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(8)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (root / "results/samples/base/eval.jsonl").exists()

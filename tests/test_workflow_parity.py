@@ -1,0 +1,89 @@
+"""Snakemake and DVC run the same DAG: every dvc.yaml stage has a Snakemake job with the same command, deps,
+outs and params, and vice versa."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections import defaultdict
+
+import pytest
+from conftest import REPO, make_project, run
+
+from attrctl.workflow import STAGE_PARAMS, code_deps
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    root = make_project(tmp_path_factory.mktemp("parity") / "p", REPO / "params.yaml")
+    run(["dvc", "init", "--no-scm", "-q"], root)
+    return root
+
+
+def snakemake_jobs(root) -> dict[str, dict]:
+    """{shell command: {rule, inputs, outputs}} for every job of the default target."""
+    summary = run(["snakemake", "--detailed-summary", "--forceall", "--cores", "1"], root).stdout
+    jobs: dict[str, dict] = defaultdict(lambda: {"inputs": set(), "outputs": set()})
+    for row in csv.DictReader(io.StringIO(summary[summary.index("output_file") :]), delimiter="\t"):
+        if not row["shellcmd"]:
+            continue
+        job = jobs[row["shellcmd"].strip()]
+        job["rule"] = row["rule"]
+        job["outputs"].add(row["output_file"])
+        job["inputs"] |= {f for f in row["input-file(s)"].split(",") if f}
+    return dict(jobs)
+
+
+def dvc_stages(root) -> dict[str, dict]:
+    from dvc.repo import Repo
+
+    stages = {}
+    with Repo(str(root)) as repo:
+        for stage in repo.index.stages:
+            stages[stage.cmd.strip()] = {
+                "name": stage.addressing.split("@")[0],
+                "deps": {str(d.def_path) for d in stage.deps if not hasattr(d, "params")},
+                "params": sorted(p for d in stage.deps if hasattr(d, "params") for p in d.params),
+                "outs": {str(o.def_path) for o in stage.outs},
+            }
+    return stages
+
+
+def test_same_commands_deps_and_outs(project):
+    smk, dvc = snakemake_jobs(project), dvc_stages(project)
+    assert set(smk) == set(dvc), f"only in Snakemake: {set(smk) - set(dvc)}\nonly in dvc.yaml: {set(dvc) - set(smk)}"
+    for cmd, stage in dvc.items():
+        job = smk[cmd]
+        assert job["rule"] == stage["name"], cmd
+        assert job["outputs"] == stage["outs"], cmd
+        # A DVC directory dep stands for the Snakemake inputs inside it (e.g. report <- results/metrics).
+        dirs = {
+            d
+            for d in stage["deps"]
+            if not (project / d).suffix
+            and d.startswith("results/")
+            and not any(o == d for j in smk.values() for o in j["outputs"])
+        }
+        expanded = {f for f in job["inputs"] if not any(f.startswith(d + "/") for d in dirs)}
+        assert expanded | {d for d in dirs if any(f.startswith(d + "/") for f in job["inputs"])} == stage["deps"], (
+            f"{cmd}\n  Snakemake only: {sorted(job['inputs'] - stage['deps'])}\n"
+            f"  dvc.yaml only: {sorted(stage['deps'] - job['inputs'])}"
+        )
+
+
+def test_same_params(project):
+    for cmd, stage in dvc_stages(project).items():
+        assert stage["params"] == sorted(STAGE_PARAMS[stage["name"]]), cmd
+    # each Snakemake rule tracks the params of its own stage
+    for smk in (REPO / "workflow" / "rules").glob("*.smk"):
+        for rule, body in re.findall(r"^rule (\w+):\n((?:[ \t]+.*\n|\n)*)", smk.read_text(), re.M):
+            for stage in re.findall(r'tracked\("(\w+)"\)', body):
+                assert stage == rule, f"{smk.name}: rule {rule} tracks the params of {stage}"
+
+
+def test_code_deps_follow_lazy_imports():
+    deps = code_deps("sample")
+    assert "src/attrctl/sampling.py" in deps  # imported inside main(), after the offline switches are set
+    assert "src/attrctl/stages/sample.py" in deps and "src/attrctl/config.py" in deps
+    assert "src/attrctl/oracles.py" not in deps

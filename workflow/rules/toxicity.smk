@@ -1,0 +1,48 @@
+# The toxicity protocol for one model: sample -> annotate -> evaluate.
+
+
+rule sample:
+    input:
+        VALIDATED,
+        "results/models/{model}",
+        "results/data/prompts_{split}.jsonl",
+        code("sample"),
+    output:
+        "results/samples/{model}/{split}.jsonl",
+    params:
+        tracked("sample"),
+    threads: 2
+    resources:
+        gpu=1,
+    shell:
+        STAGE.format("sample") + " --model {wildcards.model} --split {wildcards.split}"
+
+
+rule annotate:
+    input:
+        VALIDATED,
+        "results/samples/{model}/{split}.jsonl",
+        code("annotate"),
+    output:
+        "results/annotations/{model}/{split}.jsonl",
+    params:
+        tracked("annotate"),
+    shell:
+        STAGE.format("annotate") + " --model {wildcards.model} --split {wildcards.split}"
+
+
+rule evaluate:
+    input:
+        VALIDATED,
+        "results/annotations/{model}/eval.jsonl",
+        "results/models/" + config["evaluate"]["reference_model"],
+        code("evaluate"),
+    output:
+        "results/metrics/{model}/toxicity.json",
+    params:
+        tracked("evaluate"),
+    threads: 2
+    resources:
+        gpu=1,
+    shell:
+        STAGE.format("evaluate") + " --model {wildcards.model}"
