@@ -6,11 +6,11 @@ configfile: "params.yaml"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/prepare.smk"
 include: "workflow/rules/toxicity.smk"
+include: "workflow/rules/benchmarks.smk"
 include: "workflow/rules/report.smk"
 
 
 rule all:
     default_target: True
     input:
-        expand("results/metrics/{model}/toxicity.json", model=config["models"]),
-        "results/tables/toxicity.md",
+        "results/tables/detox.md",

@@ -7,7 +7,10 @@ Importing this module must stay cheap (no torch): it runs in well under a second
 
 from __future__ import annotations
 
+import functools
+import os
 import re
+import socket
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -16,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 EMBEDDED_SOURCES = ("embedded", "tiny")
+EMBEDDED_TASKS = ("attrctl_knowledge", "attrctl_text_ppl", "attrctl_toxicity_cls")
 
 Probability = Annotated[float, Field(gt=0.0, le=1.0)]
 PositiveInt = Annotated[int, Field(gt=0)]
@@ -125,6 +129,30 @@ class EvaluateConfig(Section):
     """Per-sample perplexities at or above this are dropped before averaging (as DExperts)."""
 
 
+class BenchmarksConfig(Section):
+    tasks: list[str] = Field(list(EMBEDDED_TASKS), min_length=1)
+    """lm-eval tasks. Embedded (offline, shipped in workflow/lm_eval_tasks/): attrctl_knowledge, attrctl_text_ppl,
+    attrctl_toxicity_cls. Paper scale (network or a local HF cache): mmlu, hellaswag, piqa, winogrande,
+    arc_easy, arc_challenge, boolq, openbookqa, toxigen."""
+    classification_tasks: list[str] = ["attrctl_toxicity_cls"]
+    """Tasks reported as toxicity classification (accuracy and F1), kept out of the utility average."""
+    batch_size: PositiveInt = 32
+    """lm-eval batch size."""
+    limit: int | None = Field(None, gt=0)
+    """Cap on items per task (null: all); for quick looks only, not for reported numbers."""
+    num_fewshot: int = Field(0, ge=0)
+    """Few-shot examples per item."""
+    cls_items_per_class: PositiveInt = 40
+    """Held-out items per label (toxic / non-toxic) drawn from the base model's labelled eval samples."""
+
+    @model_validator(mode="after")
+    def _classification_tasks_are_run(self) -> BenchmarksConfig:
+        missing = sorted(set(self.classification_tasks) - set(self.tasks))
+        if missing:
+            raise ValueError(f"benchmarks.classification_tasks {missing} must also be in benchmarks.tasks")
+        return self
+
+
 ModelName = Literal["base"]
 
 
@@ -149,11 +177,14 @@ class Config(Section):
     """The sequence oracle C."""
     evaluate: EvaluateConfig = EvaluateConfig()
     """Toxicity-protocol evaluation."""
+    benchmarks: BenchmarksConfig = BenchmarksConfig()
+    """Utility benchmarks (lm-eval)."""
 
     @model_validator(mode="after")
     def _sources_resolvable(self) -> Config:
         _check_model_source(self.model.source, self.runtime.offline)
         _check_prompt_source(self.data.prompts, self.runtime.offline)
+        _check_tasks(self.benchmarks.tasks, self.runtime.offline)
         if self.model.tiny.hidden % self.model.tiny.heads:
             raise ValueError("model.tiny.hidden must be divisible by model.tiny.heads")
         return self
@@ -163,10 +194,10 @@ def _check_model_source(source: str, offline: bool) -> None:
     if source in EMBEDDED_SOURCES or Path(source).is_dir():
         return
     if HUB_ID.match(source) and not Path(source).exists():
-        if offline:
+        if offline or (not os.environ.get("HF_HUB_OFFLINE") and not hub_reachable()):
             raise ValueError(
-                f"model.source = {source!r} looks like a hub id, which needs the network: "
-                "set runtime.offline: false, or point model.source at a local HF directory"
+                f"model.source = {source!r} looks like a hub id, which needs the network (or a local HF cache with "
+                "HF_HUB_OFFLINE=1 exported): set runtime.offline: false, or point model.source at a local directory"
             )
         return
     raise ValueError(
@@ -189,6 +220,34 @@ def _check_prompt_source(source: str, offline: bool) -> None:
         raise ValueError(f"data.prompts = {source!r}: allowed: 'embedded', a .jsonl or .txt file, 'hf:<dataset>'")
     if not path.is_file():
         raise ValueError(f"data.prompts = {source!r}: no such file")
+
+
+def _check_tasks(tasks: list[str], offline: bool) -> None:
+    remote = [t for t in tasks if t not in EMBEDDED_TASKS]
+    if not remote:
+        return
+    why = None
+    if offline:
+        why = "runtime.offline is true"
+    elif not os.environ.get("HF_DATASETS_OFFLINE") and not hub_reachable():
+        why = "huggingface.co is unreachable"
+    if why:
+        raise ValueError(
+            f"benchmarks.tasks = {tasks}: {remote} are not shipped with attrctl and need the network or a local "
+            f"copy, but {why}. With a network: runtime.offline: false. With a local copy in the HF datasets cache: "
+            f"runtime.offline: false and HF_DATASETS_OFFLINE=1 exported. Or keep to the embedded tasks "
+            f"{list(EMBEDDED_TASKS)}"
+        )
+
+
+@functools.cache
+def hub_reachable(host: str = "huggingface.co", timeout: float = 2.0) -> bool:
+    """Whether the HF hub answers a TCP connect within `timeout` seconds (validation must stay fast)."""
+    try:
+        socket.create_connection((host, 443), timeout=timeout).close()
+    except OSError:
+        return False
+    return True
 
 
 class ConfigError(ValueError):

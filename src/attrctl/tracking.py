@@ -57,9 +57,17 @@ def flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 class StageRun:
     """Collects a stage's params, metrics and artifacts; `close()` writes them to MLflow in one locked go."""
 
-    def __init__(self, cfg: Config, params_path: Path, stage: str, name: str, tags: dict[str, str] | None = None):
+    def __init__(
+        self,
+        cfg: Config,
+        params_path: Path,
+        stage: str,
+        name: str,
+        tags: dict[str, str] | None = None,
+        run_name: str | None = None,
+    ):
         self.cfg, self.params_path = cfg, Path(params_path)
-        self.stage, self.name = stage, name
+        self.stage, self.run_name = stage, run_name or f"{stage}:{name}"
         self.tags = {"stage": stage, "tool": "dvc" if "DVC_ROOT" in os.environ else "snakemake/cli", **(tags or {})}
         self.params: dict[str, Any] = {}
         self.metrics: list[tuple[str, float, int]] = []
@@ -91,7 +99,7 @@ class StageRun:
             experiment_id = _experiment(client, self.cfg.tracking.experiment, root)
             parent_id = _parent(client, experiment_id, pipeline_key(self.params_path))
             run = client.create_run(
-                experiment_id, run_name=f"{self.stage}:{self.name}", tags={"mlflow.parentRunId": parent_id, **self.tags}
+                experiment_id, run_name=self.run_name, tags={"mlflow.parentRunId": parent_id, **self.tags}
             )
             self.run_id = run.info.run_id
             now = int(time.time() * 1000)
@@ -124,8 +132,10 @@ def _parent(client, experiment_id: str, key: str) -> str:
 
 
 @contextlib.contextmanager
-def stage_run(cfg: Config, params_path: Path, stage: str, name: str, **tags: str) -> Iterator[StageRun]:
-    """A StageRun that is written to MLflow only if the stage body finishes without error."""
-    run = StageRun(cfg, params_path, stage, name, tags)
+def stage_run(
+    cfg: Config, params_path: Path, stage: str, name: str, run_name: str | None = None, **tags: str
+) -> Iterator[StageRun]:
+    """A StageRun (named `<stage>:<name>` unless `run_name`) written to MLflow only if the body finishes."""
+    run = StageRun(cfg, params_path, stage, name, tags, run_name)
     yield run
     run.close()

@@ -24,8 +24,18 @@ STAGE_PARAMS: dict[str, list[str]] = {
     "sample": ["sample", "seed", "data.max_prompt_tokens"],
     "annotate": ["oracle"],
     "evaluate": ["evaluate", "oracle.threshold"],
-    "report": ["models"],
+    "classification_data": ["benchmarks.cls_items_per_class", "seed"],
+    "benchmarks": ["benchmarks", "seed"],
+    "report": ["models", "model", "data", "sample", "oracle", "evaluate", "benchmarks"],
 }
+TASK_DIR = "workflow/lm_eval_tasks"
+
+
+def task_files(root: Path | None = None) -> list[str]:
+    """The shipped lm-eval task files (YAMLs, loaders, data), as benchmark inputs."""
+    base = root or Path.cwd()
+    files = (base / TASK_DIR).rglob("*")
+    return sorted(str(p.relative_to(base)) for p in files if p.is_file() and "__pycache__" not in p.parts)
 
 
 def _imports(path: Path) -> set[str]:

@@ -1,11 +1,18 @@
 rule report:
     input:
         VALIDATED,
-        expand("results/metrics/{model}/toxicity.json", model=config["models"]),
+        expand("results/metrics/{model}/toxicity.json", model=MODELS),
+        expand("results/metrics/{model}/lm_eval.json", model=MODELS),
+        expand("results/annotations/{model}/eval.jsonl", model=MODELS),
         code("report"),
     output:
         "results/tables/toxicity.md",
         "results/tables/toxicity.csv",
+        "results/tables/detox.md",
+        "results/tables/detox.csv",
+        "results/plots/tradeoff.png",
+        "results/plots/toxicity_hist.png",
+        "results/README.md",
     params:
         tracked("report"),
     shell:

@@ -1,9 +1,13 @@
-"""Write the paper tables under results/tables/ (Markdown + CSV) and log them to MLflow."""
+"""Write the paper tables (results/tables/), plots (results/plots/) and results/README.md; log them to MLflow,
+with every table number also on a per-model run `model:<model>` under the same name."""
 
 from __future__ import annotations
 
-from attrctl import paths, report
-from attrctl.io import write_text
+import math
+
+from attrctl import paths, plots, report
+from attrctl.config import sections
+from attrctl.io import read_jsonl, write_text
 from attrctl.stages import cli
 
 
@@ -12,17 +16,56 @@ def main(argv: list[str] | None = None) -> None:
     cfg = cli.start(args.params)
     from attrctl.tracking import stage_run
 
-    metrics = report.collect("toxicity", cfg.models)
-    columns = report.TOXICITY_COLUMNS + report.subset_columns(metrics, report.TOXICITY_METRICS)
-    table = report.rows(metrics, columns)
-    md, csv = paths.table("toxicity", "md"), paths.table("toxicity", "csv")
-    write_text(md, report.markdown(table, "Toxicity protocol (eval prompts × k samples)"))
-    write_text(csv, report.csv_text(table))
+    toxicity = report.collect("toxicity", cfg.models)
+    tables = {
+        "toxicity": report.rows(
+            toxicity, report.TOXICITY_COLUMNS + report.subset_columns(toxicity, report.TOXICITY_METRICS)
+        ),
+        "detox": report.detox_rows(cfg),
+    }
+    titles = {
+        "toxicity": "Toxicity protocol, overall and per prompt subset",
+        "detox": "Detoxification vs utility (toxicity protocol, fluency, diversity, lm-eval benchmarks)",
+    }
+    written = []
+    for name, table in tables.items():
+        for ext, text in (("md", report.markdown(table, titles[name])), ("csv", report.csv_text(table))):
+            write_text(paths.table(name, ext), text)
+            written.append(paths.table(name, ext))
+
+    detox = tables["detox"]
+    plots.tradeoff(
+        detox,
+        "toxicity_probability",
+        "benchmark_avg_acc",
+        paths.plot("tradeoff"),
+        xlabel="toxicity probability (share of prompts with a sample scoring > 0.5)",
+        ylabel="benchmark accuracy (mean over utility tasks)",
+        title="Toxicity vs utility",
+    )
+    scores = {m: [r["toxicity"] for r in read_jsonl(paths.annotations(m, "eval"))] for m in toxicity}
+    plots.histograms(
+        scores,
+        paths.plot("toxicity_hist"),
+        cfg.oracle.threshold,
+        xlabel=f"oracle toxicity score ({cfg.oracle.name})",
+        title="Toxicity of eval samples",
+    )
+    write_text(paths.RESULTS / "README.md", report.describe(cfg, [p.name for p in written if p.suffix == ".md"]))
+
+    for row in detox:  # every table number on the run of its model, under the table's column name
+        with stage_run(
+            cfg, args.params, "report", row["model"], run_name=f"model:{row['model']}", model=row["model"]
+        ) as run:
+            run.log_metrics({k: v for k, v in row.items() if k != "model" and not math.isnan(v)})
     with stage_run(cfg, args.params, "report", "tables") as run:
-        run.log_metrics({"num_models": len(table)})
-        for path in (md, csv):
+        run.log_params(sections(cfg, ["models"]))
+        for path in written:
             run.log_artifact(path, "tables")
-    print(md.read_text())
+        for name in ("tradeoff", "toxicity_hist"):
+            run.log_artifact(paths.plot(name), "plots")
+        run.log_artifact(paths.RESULTS / "README.md")
+    print(paths.table("detox", "md").read_text())
 
 
 if __name__ == "__main__":

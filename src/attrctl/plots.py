@@ -1,0 +1,55 @@
+"""Figures for results/plots/: where a picture says more than a table."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display
+import matplotlib.pyplot as plt  # noqa: E402
+
+from attrctl.io import atomic_path  # noqa: E402
+
+
+def _save(fig, path: Path) -> None:
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=130, bbox_inches="tight", format="png")
+    plt.close(fig)
+
+
+def tradeoff(rows: list[dict], x: str, y: str, path: Path, xlabel: str, ylabel: str, title: str) -> None:
+    """One labelled point per model: attribute (x, lower is better) against utility (y, higher is better)."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.8))
+    for row in rows:
+        if math.isnan(row.get(x, math.nan)) or math.isnan(row.get(y, math.nan)):
+            continue
+        ax.scatter(row[x], row[y], s=40)
+        ax.annotate(row["model"], (row[x], row[y]), textcoords="offset points", xytext=(5, 4), fontsize=9)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    _save(fig, path)
+
+
+def histograms(scores: dict[str, list[float]], path: Path, threshold: float, xlabel: str, title: str) -> None:
+    """Score distribution per model, one small panel each, sharing the axes."""
+    n = max(1, len(scores))
+    cols = min(3, n)
+    rows = math.ceil(n / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 2.8 * rows), sharex=True, sharey=True, squeeze=False)
+    for ax, (model, values) in zip(axes.flat, scores.items(), strict=False):
+        ax.hist(values, bins=20, range=(0, 1), color="tab:red", alpha=0.75)
+        ax.axvline(threshold, color="black", linestyle="--", linewidth=1)
+        ax.set_title(f"{model} (n={len(values)})", fontsize=10)
+        ax.set_yscale("log")
+    for ax in axes.flat[n:]:
+        ax.axis("off")
+    for ax in axes[-1]:
+        ax.set_xlabel(xlabel)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("samples (log scale)")
+    fig.suptitle(title, y=1.02)
+    _save(fig, path)
