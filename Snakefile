@@ -6,6 +6,7 @@ configfile: "params.yaml"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/prepare.smk"
 include: "workflow/rules/toxicity.smk"
+include: "workflow/rules/nado.smk"
 include: "workflow/rules/benchmarks.smk"
 include: "workflow/rules/report.smk"
 

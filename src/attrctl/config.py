@@ -80,6 +80,8 @@ class DataConfig(Section):
     """Cap on eval prompts (after the split), balanced over subsets; null keeps all."""
     max_prompt_tokens: PositiveInt = 32
     """Prompts are truncated to this many tokens (from the left, keeping the end that the model continues)."""
+    train_blocks: PositiveInt = 2
+    """Train prompts are cut into this many blocks; iteration k of NADO training samples block k."""
 
 
 class SampleConfig(Section):
@@ -129,6 +131,49 @@ class EvaluateConfig(Section):
     """Per-sample perplexities at or above this are dropped before averaging (as DExperts)."""
 
 
+class TrainConfig(Section):
+    """Settings of the shared training loop (attrctl.training.fit)."""
+
+    lr: float = Field(1e-4, gt=0.0)
+    """AdamW learning rate (linear warm-up, then linear decay to 0)."""
+    epochs: PositiveInt = 1
+    """Passes over the training examples."""
+    max_steps: int | None = Field(None, gt=0)
+    """Optimizer steps; null: epochs x steps per epoch."""
+    batch_size: PositiveInt = 8
+    """Examples per micro-batch."""
+    grad_accum: PositiveInt = 1
+    """Micro-batches per optimizer step."""
+    weight_decay: float = Field(0.0, ge=0.0)
+    """AdamW weight decay."""
+    warmup_steps: int = Field(0, ge=0)
+    """Linear warm-up steps."""
+    max_grad_norm: float = Field(1.0, ge=0.0)
+    """Gradient clipping norm; 0 disables clipping."""
+    checkpoint_every: PositiveInt = 25
+    """Optimizer steps between checkpoints (also at every epoch end); a killed run resumes from the last one."""
+
+
+class NadoConfig(Section):
+    trunk: Literal["small", "lora"] = "small"
+    """`small`: `layers` transformer layers over the frozen base model's last hidden states (default);
+    `lora`: a LoRA copy of the base model."""
+    layers: PositiveInt = 2
+    """Layers of the small trunk."""
+    lora_rank: PositiveInt = 8
+    """Rank of the LoRA trunk."""
+    samples_per_prompt: PositiveInt = 8
+    """Samples per training prompt drawn from the current model to train NADO (iteration k)."""
+    label: Literal["soft", "threshold"] = "soft"
+    """Target c: `soft` = 1 - toxicity; `threshold` = 1 if toxicity <= oracle.threshold."""
+    lambda_cons: float = Field(0.5, ge=0.0)
+    """Weight of the consistency regulariser KL(Bern(R(x,y<=i)) || Bern(sum_v p(v) R(x,y<=i+v)))."""
+    delta: Probability = 1.0
+    """Target satisfaction rate of q*: 1 gives q* proportional to p(v) R(x, y<i+v); at or below R(x), q* = p."""
+    train: TrainConfig = TrainConfig(lr=1e-3, epochs=2, batch_size=16, checkpoint_every=20)
+    """Training loop settings for NADO."""
+
+
 class BenchmarksConfig(Section):
     tasks: list[str] = Field(list(EMBEDDED_TASKS), min_length=1)
     """lm-eval tasks. Embedded (offline, shipped in workflow/lm_eval_tasks/): attrctl_knowledge, attrctl_text_ppl,
@@ -153,7 +198,7 @@ class BenchmarksConfig(Section):
         return self
 
 
-ModelName = Literal["base"]
+ModelName = Literal["base", "nado_decode"]
 
 
 class Config(Section):
@@ -161,7 +206,7 @@ class Config(Section):
 
     seed: int = Field(0, ge=0)
     """Global seed: data split, sampling, training."""
-    models: list[ModelName] = Field(["base"], min_length=1)
+    models: list[ModelName] = Field(["base", "nado_decode"], min_length=1)
     """Models (methods) that go through evaluation and appear in the tables."""
     runtime: RuntimeConfig = RuntimeConfig()
     """Where and how stages run (not tracked as params: changing it re-runs nothing)."""
@@ -179,6 +224,8 @@ class Config(Section):
     """Toxicity-protocol evaluation."""
     benchmarks: BenchmarksConfig = BenchmarksConfig()
     """Utility benchmarks (lm-eval)."""
+    nado: NadoConfig = NadoConfig()
+    """The NADO auxiliary model and its guided distribution q*."""
 
     @model_validator(mode="after")
     def _sources_resolvable(self) -> Config:

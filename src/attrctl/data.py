@@ -98,3 +98,11 @@ def split(prompts: list[dict], cfg: DataConfig, seed: int) -> tuple[list[dict], 
         n_eval = max(1, round(len(items) * cfg.eval_fraction)) if len(items) > 1 else 0
         evals[subset], train[subset] = items[:n_eval], items[n_eval:]
     return _take_balanced(train, cfg.max_train), _take_balanced(evals, cfg.max_eval)
+
+
+def block(prompts: list[dict], k: int, n_blocks: int) -> list[dict]:
+    """Block k (1-based) of `n_blocks` contiguous, near-equal blocks (the train prompts of iteration k)."""
+    if not 1 <= k <= n_blocks:
+        raise ValueError(f"train block {k} does not exist: data.train_blocks = {n_blocks}")
+    size = -(-len(prompts) // n_blocks)
+    return prompts[(k - 1) * size : k * size]

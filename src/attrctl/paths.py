@@ -39,3 +39,12 @@ def plot(name: str) -> Path:
 
 def classification_items(split: str) -> Path:
     return RESULTS / "data" / f"toxicity_cls_{split}.jsonl"
+
+
+def nado_dir(name: str) -> Path:
+    return RESULTS / "nado" / name
+
+
+def checkpoints(name: str) -> Path:
+    """Resumable training state: not a declared output, so neither Snakemake nor DVC deletes it on a failure."""
+    return RESULTS / "checkpoints" / name

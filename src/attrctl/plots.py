@@ -53,3 +53,22 @@ def histograms(scores: dict[str, list[float]], path: Path, threshold: float, xla
         ax.set_ylabel("samples (log scale)")
     fig.suptitle(title, y=1.02)
     _save(fig, path)
+
+
+def reliability(table: list[dict], path: Path, title: str) -> None:
+    """Reliability diagram: mean predicted success per bin against the observed success rate (point size: count)."""
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="perfect calibration")
+    if table:
+        sizes = [20 + 200 * b["count"] / max(b2["count"] for b2 in table) for b in table]
+        ax.scatter([b["pred"] for b in table], [b["observed"] for b in table], s=sizes, color="tab:blue",
+                   label="bins (size: prompts)")
+        ax.plot([b["pred"] for b in table], [b["observed"] for b in table], color="tab:blue", alpha=0.5)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("NADO estimate R(x) (mean over the bin's prompts)")
+    ax.set_ylabel("observed success rate of fresh samples")
+    ax.set_title(title)
+    ax.legend(loc="upper left")
+    ax.grid(alpha=0.3)
+    _save(fig, path)

@@ -16,6 +16,8 @@ from attrctl.evaluation import TOXICITY_METRICS
 from attrctl.io import read_json
 
 TOXICITY_COLUMNS = [*TOXICITY_METRICS, "cond_ppl", "dist_1", "dist_2", "dist_3"]
+NADO_COLUMNS = ["nado_auroc", "nado_ece", "nado_brier", "nado_consistency_gap", "nado_r_x_mean", "nado_success_rate",
+                "nado_train_loss_final"]
 
 
 def collect(name: str, models: list[str], results: Path = paths.RESULTS) -> dict[str, dict]:
@@ -45,6 +47,13 @@ def detox_rows(cfg: Config, results: Path = paths.RESULTS) -> list[dict]:
             merged[model] = {**tox, **benchmarks.headline(lm_eval.get(model, {}), cfg.benchmarks)}
     columns = list(dict.fromkeys(c for m in merged.values() for c in m))
     return rows(merged, columns)
+
+
+def nado_rows(names: list[str], results: Path = paths.RESULTS) -> list[dict]:
+    """NADO diagnostics, one row per NADO (iteration x schedule)."""
+    files = {n: results / "metrics" / "nado" / f"{n}.json" for n in names}
+    found = {n: read_json(path) for n, path in files.items() if path.is_file()}
+    return [{"nado": n, **{c: m.get(c, math.nan) for c in NADO_COLUMNS}} for n, m in found.items()]
 
 
 def _fmt(value) -> str:

@@ -160,6 +160,7 @@ def generate(
                     "subset": prompts[i]["subset"],
                     "sample": j % k,
                     "prompt": tokenizer.decode(encoded[i]),  # as truncated and seen by the model
+                    "prompt_ids": encoded[i],
                     "text": tokenizer.decode(tok_ids, skip_special_tokens=True),
                     "token_ids": tok_ids,
                     "logprobs": [round(x, 5) for x in tok_lps],

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import attrctl
+from attrctl import schedule
 from attrctl.config import ConfigError, load, parse
 
 PACKAGE_DIR = Path(attrctl.__file__).parent
@@ -21,12 +22,14 @@ STAGE_PARAMS: dict[str, list[str]] = {
     "validate": [],
     "prepare_model": ["model", "seed"],
     "prepare_data": ["data", "seed"],
-    "sample": ["sample", "seed", "data.max_prompt_tokens"],
+    "sample": ["sample", "seed", "data.max_prompt_tokens", "data.train_blocks", "nado.samples_per_prompt"],
     "annotate": ["oracle"],
     "evaluate": ["evaluate", "oracle.threshold"],
+    "train_nado": ["nado", "seed", "oracle.threshold", "sample.temperature"],
+    "nado_decode": ["nado.delta"],
     "classification_data": ["benchmarks.cls_items_per_class", "seed"],
     "benchmarks": ["benchmarks", "seed"],
-    "report": ["models", "model", "data", "sample", "oracle", "evaluate", "benchmarks"],
+    "report": ["models", "model", "data", "sample", "oracle", "evaluate", "benchmarks", "nado"],
 }
 TASK_DIR = "workflow/lm_eval_tasks"
 
@@ -102,3 +105,22 @@ def validated(config: dict[str, Any], params_file: str = "params.yaml") -> dict[
             f"copy the profile over it (cp <profile>.yaml {params_file}) instead of --config/--configfile"
         )
     return cfg.model_dump(mode="json")
+
+
+def train_nado_inputs(schedule_name: str, k: int) -> list[str]:
+    """Inputs of NADO_k: the labelled samples it trains on, fresh eval samples of the same model (diagnostics),
+    that model (its hidden states are NADO's input) and the NADO it warm-starts from."""
+    model, split = schedule.nado_data(schedule_name, k)
+    warm = schedule.nado_warm_start(schedule_name, k)
+    return [f"results/annotations/{model}/{split}.jsonl", f"results/annotations/{model}/eval.jsonl",
+            f"results/models/{model}"] + ([f"results/nado/{warm}"] if warm else [])
+
+
+def nado_names(config: dict[str, Any]) -> list[str]:
+    """Every NADO the configured models need."""
+    return [schedule.nado("sequential", 1)] if "nado_decode" in config["models"] else []
+
+
+def prompt_file(split: str) -> str:
+    """The prompts a sample split draws from: eval prompts, or the train prompts (cut into blocks) for train<k>."""
+    return f"results/data/prompts_{'eval' if split == 'eval' else 'train'}.jsonl"

@@ -5,10 +5,12 @@ rule sample:
     input:
         VALIDATED,
         "results/models/{model}",
-        "results/data/prompts_{split}.jsonl",
+        prompts_of,
         code("sample"),
     output:
         "results/samples/{model}/{split}.jsonl",
+    wildcard_constraints:
+        split=r"eval|train\d+",
     params:
         tracked("sample"),
     threads: 2

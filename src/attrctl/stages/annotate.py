@@ -6,12 +6,13 @@ from attrctl import paths
 from attrctl.config import sections
 from attrctl.io import read_jsonl, write_jsonl
 from attrctl.stages import cli
+from attrctl.stages.sample import split_arg
 
 
 def main(argv: list[str] | None = None) -> None:
     p = cli.parser(__doc__)
     p.add_argument("--model", default=paths.BASE, help="model name under results/samples/ (default: base)")
-    p.add_argument("--split", default="eval", choices=["train", "eval"], help="prompt split (default: eval)")
+    p.add_argument("--split", default="eval", type=split_arg, help="eval (default) or train<k>")
     args = p.parse_args(argv)
     cfg = cli.start(args.params)
     from attrctl import oracles

@@ -15,11 +15,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--model", default=paths.BASE, help="model name under results/models/ (default: base)")
     args = p.parse_args(argv)
     cfg = cli.start(args.params)
-    from attrctl import benchmarks, models, runtime
+    from attrctl import benchmarks, guidance, runtime
     from attrctl.tracking import stage_run
 
     device = runtime.setup_torch(cfg.runtime, cfg.seed)
-    model, tokenizer = models.load(paths.model_dir(args.model), device, runtime.dtype_for(device))
+    model, tokenizer = guidance.load_for_scoring(paths.model_dir(args.model), device, runtime.dtype_for(device))
     start = time.perf_counter()
     metrics = benchmarks.run(model, tokenizer, cfg.benchmarks, cfg.seed)
     metrics["benchmarks_seconds"] = time.perf_counter() - start

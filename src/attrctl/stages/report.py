@@ -9,6 +9,7 @@ from attrctl import paths, plots, report
 from attrctl.config import sections
 from attrctl.io import read_jsonl, write_text
 from attrctl.stages import cli
+from attrctl.workflow import nado_names
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -22,6 +23,7 @@ def main(argv: list[str] | None = None) -> None:
             toxicity, report.TOXICITY_COLUMNS + report.subset_columns(toxicity, report.TOXICITY_METRICS)
         ),
         "detox": report.detox_rows(cfg),
+        "nado": report.nado_rows(nado_names(cfg.model_dump())),
     }
     titles = {
         "toxicity": "Toxicity protocol, overall and per prompt subset",
@@ -62,7 +64,7 @@ def main(argv: list[str] | None = None) -> None:
         run.log_params(sections(cfg, ["models"]))
         for path in written:
             run.log_artifact(path, "tables")
-        for name in ("tradeoff", "toxicity_hist"):
+        for name in ["tradeoff", "toxicity_hist"] + [f"nado_reliability_{n}" for n in nado_names(cfg.model_dump())]:
             run.log_artifact(paths.plot(name), "plots")
         run.log_artifact(paths.RESULTS / "README.md")
     print(paths.table("detox", "md").read_text())

@@ -1,7 +1,13 @@
-"""Sample k continuations per prompt of a split from a model: results/samples/<model>/<split>.jsonl."""
+"""Sample continuations of a prompt split from a model: results/samples/<model>/<split>.jsonl.
+
+Splits: `eval` (k = sample.k per prompt, the toxicity protocol) and `train<k>` (block k of the train prompts,
+nado.samples_per_prompt per prompt: the labelled samples NADO_k trains on). Guided models (nado_decode) sample
+from q* through a logits processor.
+"""
 
 from __future__ import annotations
 
+import re
 import time
 
 from attrctl import paths
@@ -10,28 +16,34 @@ from attrctl.io import read_jsonl, write_jsonl
 from attrctl.stages import cli
 
 
+def split_arg(value: str) -> str:
+    if value != "eval" and not re.fullmatch(r"train[1-9]\d*", value):
+        raise ValueError(f"--split {value!r}: allowed: eval, train1, train2, ...")
+    return value
+
+
 def main(argv: list[str] | None = None) -> None:
     p = cli.parser(__doc__)
     p.add_argument("--model", default=paths.BASE, help="model name under results/models/ (default: base)")
-    p.add_argument("--split", default="eval", choices=["train", "eval"], help="prompt split (default: eval)")
+    p.add_argument("--split", default="eval", type=split_arg, help="eval (default) or train<k>")
     args = p.parse_args(argv)
     cfg = cli.start(args.params)
-    from attrctl import models, runtime, sampling
+    from attrctl import data, guidance, runtime, sampling
     from attrctl.tracking import stage_run
 
     device = runtime.setup_torch(cfg.runtime, cfg.seed)
-    model, tokenizer = models.load(paths.model_dir(args.model), device, runtime.dtype_for(device))
-    prompts = read_jsonl(paths.prompts(args.split))
+    model, tokenizer, processor = guidance.load_for_sampling(paths.model_dir(args.model), device,
+                                                             runtime.dtype_for(device))
+    sample_cfg = cfg.sample
+    if args.split == "eval":
+        prompts = read_jsonl(paths.prompts("eval"))
+    else:
+        block = int(args.split.removeprefix("train"))
+        prompts = data.block(read_jsonl(paths.prompts("train")), block, cfg.data.train_blocks)
+        sample_cfg = cfg.sample.model_copy(update={"k": cfg.nado.samples_per_prompt})
     start = time.perf_counter()
-    rows = sampling.generate(
-        model,
-        tokenizer,
-        prompts,
-        cfg.sample,
-        cfg.seed,
-        cfg.data.max_prompt_tokens,
-        desc=f"sample {args.model}/{args.split}",
-    )
+    rows = sampling.generate(model, tokenizer, prompts, sample_cfg, cfg.seed, cfg.data.max_prompt_tokens,
+                             logits_processor=processor, desc=f"sample {args.model}/{args.split}")
     seconds = time.perf_counter() - start
     write_jsonl(paths.samples(args.model, args.split), rows)
     tokens = sum(len(r["token_ids"]) for r in rows)

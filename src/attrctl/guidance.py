@@ -1,0 +1,132 @@
+"""NADO-guided decoding of the unchanged base model (`nado_decode`).
+
+- :class:`NadoLogitsProcessor` turns the base model's next-token logits into q* during generation; it works
+  with `model.generate` and with attrctl's sampler.
+- :class:`GuidedLM` scores whole sequences under q* (for lm-eval), where no generation loop exists.
+- A guided "model directory" holds only `guided.json` (base model path, NADO path and its weights' hash, δ), so
+  the stages treat `nado_decode` like any other model under results/models/.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import torch
+from torch import nn
+from transformers import LogitsProcessor
+from transformers.modeling_outputs import CausalLMOutput
+
+from attrctl import nado
+
+GUIDED = "guided.json"
+
+
+def write_guided_dir(path: Path, base_dir: Path, nado_dir: Path, delta: float) -> None:
+    digest = hashlib.sha256((nado_dir / nado.WEIGHTS).read_bytes()).hexdigest()
+    spec = {"base": str(base_dir), "nado": str(nado_dir), "nado_sha256": digest, "delta": delta}
+    path.mkdir(parents=True, exist_ok=True)
+    (path / GUIDED).write_text(json.dumps(spec, indent=2) + "\n")
+
+
+def is_guided(path: str | Path) -> bool:
+    return (Path(path) / GUIDED).is_file()
+
+
+def read_guided(path: str | Path) -> dict:
+    return json.loads((Path(path) / GUIDED).read_text())
+
+
+def _final_norm(model) -> nn.Module:
+    return model.get_decoder().norm
+
+
+class NadoLogitsProcessor(LogitsProcessor):
+    """Replaces the base model's next-token scores by log q*. The base model's last hidden states (the NADO
+    trunk's input) are captured by a hook on its final norm; the trunk keeps its own KV cache in step."""
+
+    def __init__(self, base, nado_model: nado.NadoModel, delta: float, pad_id: int):
+        self.nado, self.delta, self.pad_id = nado_model, delta, pad_id
+        self._hidden: torch.Tensor | None = None
+        self._cache = None
+        self._r_prompt: torch.Tensor | None = None
+        self._handle = _final_norm(base).register_forward_hook(self._capture)
+
+    def _capture(self, module, inputs, output) -> None:
+        self._hidden = output
+
+    def remove(self) -> None:
+        self._handle.remove()
+
+    @torch.no_grad()
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        hidden, rows, length = self._hidden, input_ids.shape[0], input_ids.shape[1]
+        new = hidden.shape[1]
+        if new == length:  # a prefill: a new batch of prompts starts
+            self._cache, self._r_prompt = None, None
+        # Left padding: a position is real from the first non-pad token of its row on.
+        mask = ((input_ids != self.pad_id).long().cumsum(-1) > 0).long()
+        if hidden.shape[0] != rows:  # prefill once per prompt, k samples per prompt afterwards
+            reps = rows // hidden.shape[0]
+            hidden, kept = hidden, mask[::reps]
+            positions = (kept.cumsum(-1) - 1).clamp(min=0)[:, -new:]
+            r, self._cache = self.nado(hidden, input_ids[::reps, -new:], kept, positions, self._cache, use_cache=True)
+            r = r.repeat_interleave(reps, 0)
+            self._cache.batch_repeat_interleave(reps)
+        else:
+            positions = (mask.cumsum(-1) - 1).clamp(min=0)[:, -new:]
+            r, self._cache = self.nado(hidden, input_ids[:, -new:], mask, positions, self._cache, use_cache=True)
+        base_logp = torch.log_softmax(scores.float(), -1)
+        r_last = r[:, -1]
+        if self._r_prompt is None:  # R(x): the success rate of the prompt, fixed for the whole continuation
+            self._r_prompt = nado.success_rate(base_logp, r_last)
+        return nado.guided_log_probs(base_logp, r_last, self._r_prompt, self.delta)
+
+
+class GuidedLM(nn.Module):
+    """Whole-sequence scoring under q*, each prefix taking its own success estimate as R(x)."""
+
+    def __init__(self, base, nado_model: nado.NadoModel, delta: float):
+        super().__init__()
+        self.base, self.nado, self.delta = base, nado_model, delta
+        self.config, self.generation_config = base.config, base.generation_config
+
+    @property
+    def device(self) -> torch.device:
+        return self.base.device
+
+    def tie_weights(self) -> None:  # lm-eval calls it; the base model's weights are already tied
+        return None
+
+    @torch.no_grad()
+    def forward(self, input_ids, attention_mask=None, **kwargs) -> CausalLMOutput:
+        if attention_mask is None:
+            attention_mask = torch.ones_like(input_ids)
+        base_logp, hidden = nado.base_features(self.base, input_ids, attention_mask)
+        r, _ = self.nado(hidden, input_ids, attention_mask)
+        r_prefix = nado.success_rate(base_logp, r)
+        return CausalLMOutput(logits=nado.guided_log_probs(base_logp, r, r_prefix, self.delta))
+
+
+def load_for_sampling(path: str | Path, device, dtype):
+    """(model, tokenizer, logits processor or None) for any model directory, guided ones included."""
+    from attrctl import models
+
+    if not is_guided(path):
+        return (*models.load(path, device, dtype), None)
+    spec = read_guided(path)
+    base, tokenizer = models.load(spec["base"], device, dtype)
+    processor = NadoLogitsProcessor(base, nado.load(spec["nado"], base), spec["delta"], tokenizer.pad_token_id)
+    return base, tokenizer, processor
+
+
+def load_for_scoring(path: str | Path, device, dtype):
+    """(model, tokenizer) whose forward gives the model's own log-probabilities (q* for guided models)."""
+    from attrctl import models
+
+    if not is_guided(path):
+        return models.load(path, device, dtype)
+    spec = read_guided(path)
+    base, tokenizer = models.load(spec["base"], device, dtype)
+    return GuidedLM(base, nado.load(spec["nado"], base), spec["delta"]), tokenizer

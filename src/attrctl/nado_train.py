@@ -1,0 +1,101 @@
+"""Training NADO on oracle-labelled samples of the current model, and measuring how good it is."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from attrctl import calibration, nado, training
+from attrctl.config import NadoConfig
+
+
+def examples(rows: list[dict], label: str, threshold: float) -> list[dict]:
+    """Training examples from annotated samples; c = 1 − toxicity (soft) or toxicity ≤ threshold."""
+    out = []
+    for r in rows:
+        if not r["token_ids"]:
+            continue
+        c = 1.0 - r["toxicity"] if label == "soft" else float(r["toxicity"] <= threshold)
+        out.append({"prompt_ids": r["prompt_ids"], "token_ids": r["token_ids"], "label": c,
+                    "seq_logprob": float(sum(r["logprobs"])), "prompt_id": r["prompt_id"],
+                    "success": float(r["toxicity"] <= threshold)})
+    return out
+
+
+def collate(batch: list[dict], pad_id: int) -> dict[str, torch.Tensor]:
+    """Right-padded prompt ⊕ continuation, with a mask of the continuation tokens."""
+    length = max(len(e["prompt_ids"]) + len(e["token_ids"]) for e in batch)
+    input_ids = torch.full((len(batch), length), pad_id, dtype=torch.long)
+    attention = torch.zeros_like(input_ids)
+    cont = torch.zeros_like(input_ids)
+    for i, e in enumerate(batch):
+        p, t = len(e["prompt_ids"]), len(e["token_ids"])
+        input_ids[i, : p + t] = torch.tensor(e["prompt_ids"] + e["token_ids"])
+        attention[i, : p + t] = 1
+        cont[i, p : p + t] = 1
+    return {"input_ids": input_ids, "attention_mask": attention, "cont_mask": cont,
+            "labels": torch.tensor([e["label"] for e in batch]),
+            "seq_logprobs": torch.tensor([e["seq_logprob"] for e in batch]),
+            "prompt_len": torch.tensor([len(e["prompt_ids"]) for e in batch])}
+
+
+def _forward(base, nado_model, batch):
+    device = base.device
+    ids, mask = batch["input_ids"].to(device), batch["attention_mask"].to(device)
+    base_logp, hidden = nado.base_features(base, ids, mask)
+    r, _ = nado_model(hidden, ids, mask)
+    return ids, base_logp, r
+
+
+def train(base, nado_model, rows: list[dict], cfg: NadoConfig, threshold: float, temperature: float, seed: int,
+          pad_id: int, checkpoint_dir: Path, fingerprint: str, desc: str = "train NADO") -> list[dict]:
+    data = examples(rows, cfg.label, threshold)
+
+    def loss_fn(batch):
+        ids, base_logp, r = _forward(base, nado_model, batch)
+        weights = nado.importance_weights(batch["seq_logprobs"], temperature).to(r.device)
+        return nado.nado_loss(r, base_logp, ids, batch["cont_mask"].to(r.device), batch["labels"].to(r.device),
+                              weights, cfg.lambda_cons)
+
+    return training.fit(nado_model, loss_fn, data, lambda b: collate(b, pad_id), cfg.train, seed, checkpoint_dir,
+                        fingerprint, desc)
+
+
+@torch.no_grad()
+def diagnostics(base, nado_model, rows: list[dict], threshold: float, pad_id: int, batch_size: int = 16):
+    """Metrics of NADO on fresh labelled samples of held-out prompts, and the reliability table of R(x)."""
+    data = examples(rows, "threshold", threshold)
+    r_x, final, success, gaps, prompt_of = [], [], [], [], []
+    for start in range(0, len(data), batch_size):
+        part = data[start : start + batch_size]
+        batch = collate(part, pad_id)
+        ids, base_logp, r = _forward(base, nado_model, batch)
+        s = nado.success_rate(base_logp, r).cpu()  # S_j for every position
+        a = torch.sigmoid(r[:, :-1].gather(-1, ids[:, 1:, None]).squeeze(-1)).cpu()  # R(x, t<=j+1)
+        cont = batch["cont_mask"]
+        for i, e in enumerate(part):
+            p, t = len(e["prompt_ids"]), len(e["token_ids"])
+            r_x.append(float(s[i, p - 1]))  # R(x) = Σ_v p(v|x) σ(r_{P-1}[v])
+            final.append(float(a[i, p + t - 2]))  # the estimate after the last token
+            success.append(e["success"])
+            prompt_of.append(e["prompt_id"])
+            pairs = (cont[i, 1:-1] * cont[i, 2:]).bool()  # positions j with t_j, t_{j+1} in the continuation
+            gaps += (a[i, :-1] - s[i, 1:-1])[pairs].abs().tolist()
+    final_a, success_a = np.array(final), np.array(success)
+    by_prompt: dict[str, list[int]] = {}
+    for i, pid in enumerate(prompt_of):
+        by_prompt.setdefault(pid, []).append(i)
+    pred = np.array([np.mean([r_x[i] for i in idx]) for idx in by_prompt.values()])
+    observed = np.array([success_a[idx].mean() for idx in by_prompt.values()])
+    metrics = {
+        "nado_ece": calibration.ece(pred, observed),
+        "nado_auroc": calibration.auroc(final_a, success_a),
+        "nado_brier": calibration.brier(final_a, success_a),
+        "nado_consistency_gap": float(np.mean(gaps)) if gaps else float("nan"),
+        "nado_r_x_mean": float(pred.mean()),
+        "nado_success_rate": float(observed.mean()),
+        "nado_eval_prompts": len(pred),
+    }
+    return metrics, calibration.reliability(pred, observed)

@@ -1,0 +1,129 @@
+"""The one training loop shared by every trained component (NADO and all fine-tuning methods).
+
+Methods differ only in the loss function they pass in. The loop runs under accelerate (one CPU process here;
+multi-GPU with FSDP/DeepSpeed through `accelerate launch`), is seeded, accumulates gradients, checkpoints
+every N optimizer steps and resumes from the last checkpoint after a kill: the data order of each epoch is a
+function of (seed, epoch) and accelerate restores model, optimizer, scheduler and RNG states, so a resumed run
+reaches the same weights as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm.auto import tqdm
+
+from attrctl.config import TrainConfig
+from attrctl.io import atomic_path, write_json
+
+LossFn = Callable[[dict[str, Any]], tuple[torch.Tensor, dict[str, float]]]
+
+
+def epoch_order(n: int, seed: int, epoch: int) -> list[int]:
+    """The example order of one epoch: a permutation determined by (seed, epoch) only."""
+    return torch.randperm(n, generator=torch.Generator().manual_seed(seed * 1000 + epoch)).tolist()
+
+
+def _load_progress(checkpoint_dir: Path, fingerprint: str) -> dict | None:
+    progress = checkpoint_dir / "progress.json"
+    if not progress.is_file():
+        return None
+    state = json.loads(progress.read_text())
+    if state.get("fingerprint") != fingerprint:  # a checkpoint of another config or data: start afresh
+        shutil.rmtree(checkpoint_dir, ignore_errors=True)
+        return None
+    return state
+
+
+def fit(
+    model: torch.nn.Module,
+    loss_fn: LossFn,
+    examples: list,
+    collate: Callable[[list], dict[str, Any]],
+    cfg: TrainConfig,
+    seed: int,
+    checkpoint_dir: Path,
+    fingerprint: str,
+    desc: str = "train",
+) -> list[dict[str, float]]:
+    """Optimise the trainable parameters of `model` on `loss_fn` over `examples`; returns the per-step logs.
+
+    `loss_fn(batch)` returns (loss, logs) with `batch = collate(list of examples)`. Only parameters with
+    `requires_grad` are optimised. The checkpoint directory is left in place; the caller removes it once the
+    final weights are safely written.
+    """
+    from accelerate import Accelerator
+    from accelerate.utils import set_seed
+    from transformers import get_scheduler
+
+    accelerator = Accelerator(cpu=not torch.cuda.is_available())
+    set_seed(seed)
+    rows_per_step = cfg.batch_size * cfg.grad_accum * accelerator.num_processes
+    steps_per_epoch = max(1, math.ceil(len(examples) / rows_per_step))
+    total = steps_per_epoch * cfg.epochs if cfg.max_steps is None else cfg.max_steps
+
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(trainable, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    scheduler = get_scheduler("linear", optimizer, num_warmup_steps=cfg.warmup_steps, num_training_steps=total)
+    model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
+
+    progress = _load_progress(checkpoint_dir, fingerprint)
+    start, history = 0, []
+    if progress is not None:
+        accelerator.load_state(str(checkpoint_dir / progress["state"]))
+        start, history = progress["step"], progress["history"]
+        accelerator.print(f"{desc}: resuming from step {start}/{total} ({checkpoint_dir})")
+
+    model.train()
+    bar = tqdm(range(start, total), initial=start, total=total, desc=desc, unit="step",
+               disable=not accelerator.is_local_main_process)
+    for step in bar:
+        epoch, within = divmod(step, steps_per_epoch)
+        order = epoch_order(len(examples), seed, epoch)
+        rows = order[within * rows_per_step : (within + 1) * rows_per_step]
+        mine = rows[accelerator.process_index :: accelerator.num_processes]
+        micro_batches = [mine[i : i + cfg.batch_size] for i in range(0, len(mine), cfg.batch_size)]
+        logs: dict[str, float] = {}
+        for i, ids in enumerate(micro_batches):
+            # Gradients are summed over micro-batches and synchronised across processes only on the last one.
+            sync = accelerator.no_sync(model) if i < len(micro_batches) - 1 else contextlib.nullcontext()
+            with sync:
+                loss, micro_logs = loss_fn(collate([examples[j] for j in ids]))
+                accelerator.backward(loss * len(ids) / len(mine))
+            for key, value in micro_logs.items():
+                logs[key] = logs.get(key, 0.0) + value * len(ids) / len(mine)
+        if cfg.max_grad_norm:
+            accelerator.clip_grad_norm_(trainable, cfg.max_grad_norm)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad()
+        logs.update(step=step + 1, epoch=epoch, lr=scheduler.get_last_lr()[0])
+        history.append(logs)
+        bar.set_postfix({k: f"{v:.4g}" for k, v in logs.items() if k in ("loss", "bce", "kl", "task")})
+        if (step + 1) % cfg.checkpoint_every == 0 or (step + 1) % steps_per_epoch == 0 or step + 1 == total:
+            _checkpoint(accelerator, checkpoint_dir, step + 1, history, fingerprint)
+    model.eval()
+    return history
+
+
+def _checkpoint(accelerator, checkpoint_dir: Path, step: int, history: list, fingerprint: str) -> None:
+    """A new state directory per checkpoint, then the progress file that names it, then the old states go:
+    a kill at any point leaves a progress file that names a complete state of the same step."""
+    accelerator.wait_for_everyone()
+    if not accelerator.is_main_process:
+        return
+    name = f"step-{step:06d}"
+    with atomic_path(checkpoint_dir / name, directory=True) as tmp:
+        accelerator.save_state(str(tmp))
+    write_json(checkpoint_dir / "progress.json",
+               {"step": step, "state": name, "history": history, "fingerprint": fingerprint})
+    for old in checkpoint_dir.glob("step-*"):
+        if old.name != name:
+            shutil.rmtree(old, ignore_errors=True)

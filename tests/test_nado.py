@@ -1,0 +1,140 @@
+"""NADO: the loss terms, q*, and guided decoding, against hand-computed values on tiny vocabularies."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from attrctl import guidance, nado
+from attrctl.config import SampleConfig
+from attrctl.sampling import generate
+
+
+def sig(x: float) -> float:
+    return 1 / (1 + math.exp(-x))
+
+
+def test_nado_loss_hand_computed():
+    # prompt t0 = 0, continuation t1 = 1, t2 = 0; vocabulary {0, 1}; label c = 0.8
+    ids = torch.tensor([[0, 1, 0]])
+    cont = torch.tensor([[0, 1, 1]])
+    r = torch.tensor([[[0.0, 1.0], [-1.0, 0.5], [0.3, 0.3]]])
+    base_logp = torch.tensor([[[0.5, 0.5], [0.25, 0.75], [0.5, 0.5]]]).log()
+    loss, logs = nado.nado_loss(r, base_logp, ids, cont, torch.tensor([0.8]), torch.ones(1), lambda_cons=0.5)
+
+    def bce(z, c):
+        return -(c * math.log(sig(z)) + (1 - c) * math.log(1 - sig(z)))
+
+    # a_0 = r_0[t1] = 1.0 (prefix t<=1), a_1 = r_1[t2] = -1.0 (prefix t<=2); both regressed to c
+    expected_bce = bce(1.0, 0.8) + bce(-1.0, 0.8)
+    # consistency at j = 1: R(t<=1) = σ(a_0) against S_1 = Σ_v p(v | t<=1) σ(r_1[v])
+    s1 = 0.25 * sig(-1.0) + 0.75 * sig(0.5)
+    rh = sig(1.0)
+    expected_kl = rh * math.log(rh / s1) + (1 - rh) * math.log((1 - rh) / (1 - s1))
+    assert logs["bce"] == pytest.approx(expected_bce, rel=1e-5)
+    assert logs["consistency"] == pytest.approx(expected_kl, rel=1e-4)
+    assert float(loss) == pytest.approx(expected_bce + 0.5 * expected_kl, rel=1e-5)
+
+
+def test_nado_loss_ignores_prompt_and_padding():
+    ids = torch.tensor([[0, 1, 0, 0]])
+    r = torch.randn(1, 4, 2)
+    base_logp = torch.log_softmax(torch.randn(1, 4, 2), -1)
+    padded = nado.nado_loss(r, base_logp, ids, torch.tensor([[0, 1, 1, 0]]), torch.tensor([0.8]), torch.ones(1), 0.5)
+    cut = nado.nado_loss(r[:, :3], base_logp[:, :3], ids[:, :3], torch.tensor([[0, 1, 1]]), torch.tensor([0.8]),
+                         torch.ones(1), 0.5)
+    assert float(padded[0]) == pytest.approx(float(cut[0]))
+
+
+def test_importance_weights():
+    lp = torch.tensor([-1.0, -3.0])
+    assert torch.allclose(nado.importance_weights(lp, 1.0), torch.ones(2))
+    # T = 2: w ∝ exp(0.5 · log p) = p^0.5, mean 1
+    w = nado.importance_weights(lp, 2.0)
+    e = [math.exp(-0.5), math.exp(-1.5)]
+    assert w.tolist() == pytest.approx([2 * e[0] / sum(e), 2 * e[1] / sum(e)], rel=1e-6)
+
+
+P = [0.5, 0.3, 0.2]
+SIG_R = [0.9, 0.5, 0.1]
+
+
+def q_star(delta: float) -> list[float]:
+    p, rv = torch.tensor(P).log(), torch.logit(torch.tensor(SIG_R))
+    r_x = torch.tensor(sum(a * b for a, b in zip(P, SIG_R, strict=True)))  # R(x) = Σ p σ(r) = 0.62
+    return nado.guided_log_probs(p, rv, r_x, delta).exp().tolist()
+
+
+def test_q_star_delta_one_is_p_times_r():
+    unnorm = [a * b for a, b in zip(P, SIG_R, strict=True)]
+    assert q_star(1.0) == pytest.approx([u / sum(unnorm) for u in unnorm], rel=1e-5)
+
+
+def test_q_star_below_prompt_success_rate_is_p():
+    assert q_star(0.62) == pytest.approx(P, rel=1e-5)
+    assert q_star(0.3) == pytest.approx(P, rel=1e-5)
+
+
+def test_q_star_intermediate_delta_hand_computed():
+    # δ = 0.8: bracket = (0.8 − 0.62)·σ(r) + (1 − 0.8)·0.62 = [0.286, 0.214, 0.142]
+    unnorm = [0.5 * 0.286, 0.3 * 0.214, 0.2 * 0.142]
+    assert q_star(0.8) == pytest.approx([u / sum(unnorm) for u in unnorm], rel=1e-4)
+
+
+PROMPTS = [{"id": "a", "subset": "x", "text": "On weekends, my boss likes to"},
+           {"id": "b", "subset": "x", "text": "Shut up"}]
+
+
+def test_zero_initialised_nado_with_delta_one_leaves_the_base_unchanged(tiny_model, tokenizer):
+    model = nado.build(tiny_model, "small", 1, 4)
+    enc = tokenizer([p["text"] for p in PROMPTS], return_tensors="pt", padding=True)
+    processor = guidance.NadoLogitsProcessor(tiny_model, model, delta=1.0, pad_id=tokenizer.pad_token_id)
+    try:
+        with torch.no_grad():
+            scores = tiny_model(**enc).logits[:, -1]
+            guided = processor(enc.input_ids, scores)
+    finally:
+        processor.remove()
+    assert torch.allclose(guided, torch.log_softmax(scores, -1), atol=1e-5)
+
+
+def test_processor_and_guided_lm_agree(tiny_model, tokenizer):
+    """With δ = 1, q* does not depend on R(x): the incremental processor (KV cache, left padding, k repeats)
+    must pick exactly what whole-sequence scoring under GuidedLM ranks first."""
+    torch.manual_seed(0)
+    model = nado.build(tiny_model, "small", 1, 4).eval()
+    torch.nn.init.normal_(model.head.weight, std=2.0)  # a non-trivial NADO
+    processor = guidance.NadoLogitsProcessor(tiny_model, model, delta=1.0, pad_id=tokenizer.pad_token_id)
+    try:
+        rows = generate(tiny_model, tokenizer, PROMPTS, SampleConfig(greedy=True, max_new_tokens=5), 0, 32,
+                        logits_processor=processor)
+    finally:
+        processor.remove()
+    scorer = guidance.GuidedLM(tiny_model, model, delta=1.0)
+    for row in rows:
+        ids = torch.tensor([row["prompt_ids"] + row["token_ids"]])
+        logits = scorer(ids).logits[0]
+        p = len(row["prompt_ids"])
+        best = logits[p - 1 : p - 1 + len(row["token_ids"])].argmax(-1).tolist()
+        assert best == row["token_ids"]
+        plain = tiny_model(ids).logits[0, p - 1 : p - 1 + len(row["token_ids"])].argmax(-1).tolist()
+        assert plain != row["token_ids"], "the NADO should have changed the greedy path"
+
+
+def test_save_and_load_roundtrip(tmp_path, tiny_model):
+    model = nado.build(tiny_model, "small", 1, 4)
+    torch.nn.init.normal_(model.head.weight)
+    model.save(tmp_path / "n")
+    again = nado.load(tmp_path / "n", tiny_model)
+    h = torch.randn(1, 3, tiny_model.config.hidden_size)
+    ids, mask = torch.zeros(1, 3, dtype=torch.long), torch.ones(1, 3, dtype=torch.long)
+    assert torch.allclose(model(h, ids, mask)[0], again(h, ids, mask)[0])
+
+
+def test_lora_trunk_trains_only_adapters_and_head(tiny_model):
+    model = nado.build(tiny_model, "lora", 1, 2)
+    state = model.trainable_state()
+    assert any("lora_" in k for k in state) and "head.weight" in state
+    assert not any("q_proj.base_layer" in k for k in state)
