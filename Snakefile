@@ -7,6 +7,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/prepare.smk"
 include: "workflow/rules/toxicity.smk"
 include: "workflow/rules/nado.smk"
+include: "workflow/rules/finetune.smk"
 include: "workflow/rules/benchmarks.smk"
 include: "workflow/rules/report.smk"
 

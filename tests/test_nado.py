@@ -43,8 +43,9 @@ def test_nado_loss_ignores_prompt_and_padding():
     r = torch.randn(1, 4, 2)
     base_logp = torch.log_softmax(torch.randn(1, 4, 2), -1)
     padded = nado.nado_loss(r, base_logp, ids, torch.tensor([[0, 1, 1, 0]]), torch.tensor([0.8]), torch.ones(1), 0.5)
-    cut = nado.nado_loss(r[:, :3], base_logp[:, :3], ids[:, :3], torch.tensor([[0, 1, 1]]), torch.tensor([0.8]),
-                         torch.ones(1), 0.5)
+    cut = nado.nado_loss(
+        r[:, :3], base_logp[:, :3], ids[:, :3], torch.tensor([[0, 1, 1]]), torch.tensor([0.8]), torch.ones(1), 0.5
+    )
     assert float(padded[0]) == pytest.approx(float(cut[0]))
 
 
@@ -83,8 +84,10 @@ def test_q_star_intermediate_delta_hand_computed():
     assert q_star(0.8) == pytest.approx([u / sum(unnorm) for u in unnorm], rel=1e-4)
 
 
-PROMPTS = [{"id": "a", "subset": "x", "text": "On weekends, my boss likes to"},
-           {"id": "b", "subset": "x", "text": "Shut up"}]
+PROMPTS = [
+    {"id": "a", "subset": "x", "text": "On weekends, my boss likes to"},
+    {"id": "b", "subset": "x", "text": "Shut up"},
+]
 
 
 def test_zero_initialised_nado_with_delta_one_leaves_the_base_unchanged(tiny_model, tokenizer):
@@ -108,8 +111,15 @@ def test_processor_and_guided_lm_agree(tiny_model, tokenizer):
     torch.nn.init.normal_(model.head.weight, std=2.0)  # a non-trivial NADO
     processor = guidance.NadoLogitsProcessor(tiny_model, model, delta=1.0, pad_id=tokenizer.pad_token_id)
     try:
-        rows = generate(tiny_model, tokenizer, PROMPTS, SampleConfig(greedy=True, max_new_tokens=5), 0, 32,
-                        logits_processor=processor)
+        rows = generate(
+            tiny_model,
+            tokenizer,
+            PROMPTS,
+            SampleConfig(greedy=True, max_new_tokens=5),
+            0,
+            32,
+            logits_processor=processor,
+        )
     finally:
         processor.remove()
     scorer = guidance.GuidedLM(tiny_model, model, delta=1.0)

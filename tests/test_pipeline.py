@@ -9,6 +9,7 @@ import subprocess
 import time
 
 import pytest
+import torch
 import yaml
 from conftest import PYTHON, make_project, run
 
@@ -160,3 +161,36 @@ def test_killed_stage_leaves_no_output(tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert not (root / "results/samples/base/eval.jsonl").exists()
+
+
+def test_killed_nado_training_resumes_to_the_same_weights(tmp_path):
+    from safetensors.torch import load_file
+
+    root = make_project(tmp_path / "p")
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    params["nado"]["train"].update(epochs=12, checkpoint_every=3)
+    (root / "params.yaml").write_text(yaml.safe_dump(params))
+    inputs = ["results/annotations/base/train1.jsonl", "results/annotations/base/eval.jsonl", "results/models/base"]
+    run(["snakemake", "--cores", "2", *inputs], root)
+    cmd = [PYTHON, "-m", "attrctl.stages.train_nado", "--params", "params.yaml"]
+    weights = root / "results/nado/sequential_iter1/nado.safetensors"
+    run(cmd, root)  # uninterrupted
+    reference = load_file(str(weights))
+    weights.unlink()
+
+    progress = root / "results/checkpoints/nado-sequential_iter1/progress.json"
+    proc = subprocess.Popen(cmd, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and not (progress.is_file() and json.loads(progress.read_text())["step"] >= 6):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    killed_at = json.loads(progress.read_text())["step"]
+    assert not weights.exists() and killed_at < 24, "the kill must land before training ends (24 steps)"
+    again = run(cmd, root)
+    assert f"resuming from step {killed_at}/24" in again.stdout + again.stderr
+    resumed = load_file(str(weights))
+    assert set(resumed) == set(reference)
+    for key in reference:
+        assert torch.equal(reference[key], resumed[key]), key
+    assert not progress.exists(), "the checkpoint is removed once the final weights are written"

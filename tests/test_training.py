@@ -67,7 +67,8 @@ def test_checkpoint_of_another_config_is_not_resumed(tmp_path):
     fit(model, make_loss(model), EXAMPLES, collate, CFG, 0, tmp_path / "c", "fp-1")
     other = fresh()
     untouched = copy.deepcopy(other.state_dict())
-    history = fit(other, make_loss(other), EXAMPLES, collate, CFG.model_copy(update={"epochs": 1}), 0,
-                  tmp_path / "c", "fp-2")
+    history = fit(
+        other, make_loss(other), EXAMPLES, collate, CFG.model_copy(update={"epochs": 1}), 0, tmp_path / "c", "fp-2"
+    )
     assert [h["step"] for h in history] == [1, 2, 3]  # started from scratch
     assert any(not torch.equal(untouched[k], v) for k, v in other.state_dict().items())

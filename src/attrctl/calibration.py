@@ -10,9 +10,17 @@ def reliability(pred: np.ndarray, observed: np.ndarray, bins: int = 10) -> list[
     """Equal-width bins of predicted probability: count, mean prediction and mean observed rate per bin."""
     edges = np.linspace(0.0, 1.0, bins + 1)
     index = np.clip(np.digitize(pred, edges[1:-1]), 0, bins - 1)
-    return [{"lo": float(edges[b]), "hi": float(edges[b + 1]), "count": int((index == b).sum()),
-             "pred": float(pred[index == b].mean()), "observed": float(observed[index == b].mean())}
-            for b in range(bins) if (index == b).any()]
+    return [
+        {
+            "lo": float(edges[b]),
+            "hi": float(edges[b + 1]),
+            "count": int((index == b).sum()),
+            "pred": float(pred[index == b].mean()),
+            "observed": float(observed[index == b].mean()),
+        }
+        for b in range(bins)
+        if (index == b).any()
+    ]
 
 
 def ece(pred: np.ndarray, observed: np.ndarray, bins: int = 10) -> float:

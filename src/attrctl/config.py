@@ -174,6 +174,56 @@ class NadoConfig(Section):
     """Training loop settings for NADO."""
 
 
+class CorpusConfig(Section):
+    """The fine-tuning corpus, built from the base model's labelled samples of train block 1."""
+
+    constraint_toxic: PositiveInt = 80
+    """Toxic continuations of challenging prompts (the constraint domain; all of them if fewer)."""
+    constraint_clean: PositiveInt = 80
+    """Non-toxic continuations of challenging prompts."""
+    general: PositiveInt = 80
+    """Continuations of neutral prompts (the general domain)."""
+    classification_per_class: PositiveInt = 80
+    """Toxicity-classification examples per answer (yes / no), tagged constraint domain: learning the task
+    means reading toxic text."""
+
+
+class FinetuneConfig(Section):
+    lora_rank: int = Field(0, ge=0)
+    """0: full fine-tuning; > 0: LoRA adapters of this rank (merged into the saved weights)."""
+    train: TrainConfig = TrainConfig(lr=3e-5, epochs=1, batch_size=8, warmup_steps=5, checkpoint_every=10)
+    """Loop settings of one fine-tuning pass; single-run methods (sft, filter, adaptive) train
+    nado_reg.iterations passes, so every method sees the corpus equally often."""
+
+
+class NadoRegConfig(Section):
+    iterations: PositiveInt = 2
+    """K: iterations of the sequential and parallel schedules (each: sample, train NADO, fine-tune)."""
+    kl_weight: float = Field(1.0, ge=0.0)
+    """λ: weight of the per-token KL to q*."""
+    kl_direction: Literal["reverse", "forward"] = "reverse"
+    """`reverse`: KL(pθ || q*); `forward`: KL(q* || pθ), i.e. soft-target cross-entropy."""
+    general_weight: float = Field(1.0, ge=0.0)
+    """β (adaptive variant): weight of KL(pθ || p0) on general-domain examples."""
+
+
+class RLConfig(Section):
+    trainer: Literal["grpo", "rloo"] = "grpo"
+    """trl trainer: reward = 1 − toxicity of the completion, KL penalty to p0."""
+    kl_coef: float = Field(0.05, ge=0.0)
+    """β of the KL penalty to the reference model p0."""
+    steps: PositiveInt = 20
+    """Optimizer steps."""
+    prompts_per_step: PositiveInt = 4
+    """Prompts per step (each gets `generations` completions)."""
+    generations: int = Field(4, ge=2)
+    """Completions per prompt (the group for the baseline)."""
+    max_new_tokens: PositiveInt = 20
+    """Completion length."""
+    lr: float = Field(1e-5, gt=0.0)
+    """Learning rate."""
+
+
 class BenchmarksConfig(Section):
     tasks: list[str] = Field(list(EMBEDDED_TASKS), min_length=1)
     """lm-eval tasks. Embedded (offline, shipped in workflow/lm_eval_tasks/): attrctl_knowledge, attrctl_text_ppl,
@@ -198,7 +248,7 @@ class BenchmarksConfig(Section):
         return self
 
 
-ModelName = Literal["base", "nado_decode"]
+ModelName = Literal["base", "nado_decode", "sft", "filter", "rl", "nado_reg", "nado_reg_parallel", "nado_reg_adaptive"]
 
 
 class Config(Section):
@@ -226,6 +276,14 @@ class Config(Section):
     """Utility benchmarks (lm-eval)."""
     nado: NadoConfig = NadoConfig()
     """The NADO auxiliary model and its guided distribution q*."""
+    corpus: CorpusConfig = CorpusConfig()
+    """The fine-tuning corpus."""
+    finetune: FinetuneConfig = FinetuneConfig()
+    """Fine-tuning shared by sft, filter and the nado_reg variants."""
+    nado_reg: NadoRegConfig = NadoRegConfig()
+    """NADO-regularised fine-tuning."""
+    rl: RLConfig = RLConfig()
+    """The RL baseline."""
 
     @model_validator(mode="after")
     def _sources_resolvable(self) -> Config:
@@ -234,6 +292,11 @@ class Config(Section):
         _check_tasks(self.benchmarks.tasks, self.runtime.offline)
         if self.model.tiny.hidden % self.model.tiny.heads:
             raise ValueError("model.tiny.hidden must be divisible by model.tiny.heads")
+        if self.nado_reg.iterations > self.data.train_blocks:
+            raise ValueError(
+                f"nado_reg.iterations = {self.nado_reg.iterations}: at most data.train_blocks = "
+                f"{self.data.train_blocks} (iteration k samples train block k)"
+            )
         return self
 
 

@@ -34,22 +34,43 @@ VALIDATE = """\
 def snakemake_jobs(root: Path = Path(".")) -> list[dict]:
     """Every job of the default target: rule, wildcards, shell command, inputs, outputs (in DAG order)."""
     from snakemake.api import SnakemakeApi
-    from snakemake.settings.types import (ConfigSettings, DAGSettings, OutputSettings, Quietness, ResourceSettings,
-                                          StorageSettings)
+    from snakemake.settings.types import (
+        ConfigSettings,
+        DAGSettings,
+        OutputSettings,
+        Quietness,
+        ResourceSettings,
+        StorageSettings,
+    )
 
     root = root.resolve()
     with SnakemakeApi(OutputSettings(quiet={Quietness.ALL})) as api:
-        workflow_api = api.workflow(resource_settings=ResourceSettings(cores=1), storage_settings=StorageSettings(),
-                                    config_settings=ConfigSettings(), snakefile=root / "Snakefile", workdir=root)
+        workflow_api = api.workflow(
+            resource_settings=ResourceSettings(cores=1),
+            storage_settings=StorageSettings(),
+            config_settings=ConfigSettings(),
+            snakefile=root / "Snakefile",
+            workdir=root,
+        )
         workflow = workflow_api.dag(DAGSettings(forceall=True)).workflow_api._workflow
         workflow._prepare_dag(forceall=True, ignore_incomplete=True, lock_warn_only=True, nolock=True)
         workflow._build_dag()
-        levels = [sorted(level, key=lambda j: (j.rule.name, sorted(j.wildcards.items())))
-                  for level in workflow.dag.toposorted()]
-        return [{"rule": job.rule.name, "wildcards": dict(job.wildcards),
-                 "cmd": job.format_wildcards(job.rule.shellcmd).strip(),
-                 "deps": [str(f) for f in job.input], "outs": [str(f) for f in job.output]}
-                for level in levels for job in level if job.rule.shellcmd]
+        levels = [
+            sorted(level, key=lambda j: (j.rule.name, sorted(j.wildcards.items())))
+            for level in workflow.dag.toposorted()
+        ]
+        return [
+            {
+                "rule": job.rule.name,
+                "wildcards": dict(job.wildcards),
+                "cmd": job.format_wildcards(job.rule.shellcmd).strip(),
+                "deps": [str(f) for f in job.input],
+                "outs": [str(f) for f in job.output],
+            }
+            for level in levels
+            for job in level
+            if job.rule.shellcmd
+        ]
 
 
 def stage_name(job: dict) -> str:

@@ -44,26 +44,48 @@ class NadoModel(nn.Module):
         nn.init.zeros_(self.head.weight)
         nn.init.zeros_(self.head.bias)
 
-    def forward(self, hidden, input_ids, attention_mask, position_ids=None, past_key_values=None,
-                use_cache: bool = False):
+    def forward(
+        self, hidden, input_ids, attention_mask, position_ids=None, past_key_values=None, use_cache: bool = False
+    ):
         """(r logits (B, T, V), trunk cache). `hidden`: base last hidden states of the same positions."""
         if self.kind == "small":
-            out = self.trunk(inputs_embeds=hidden, attention_mask=attention_mask, position_ids=position_ids,
-                             past_key_values=past_key_values, use_cache=use_cache)
+            out = self.trunk(
+                inputs_embeds=hidden,
+                attention_mask=attention_mask,
+                position_ids=position_ids,
+                past_key_values=past_key_values,
+                use_cache=use_cache,
+            )
         else:
-            out = self.trunk(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
-                             past_key_values=past_key_values, use_cache=use_cache)
+            out = self.trunk(
+                input_ids=input_ids,
+                attention_mask=attention_mask,
+                position_ids=position_ids,
+                past_key_values=past_key_values,
+                use_cache=use_cache,
+            )
         return self.head(out.last_hidden_state).float(), out.past_key_values
 
     def trainable_state(self) -> dict[str, torch.Tensor]:
-        return {k: v for k, v in self.state_dict().items() if self.kind == "small" or "lora_" in k or k.startswith("head")}
+        return {
+            k: v for k, v in self.state_dict().items() if self.kind == "small" or "lora_" in k or k.startswith("head")
+        }
 
     def save(self, path: Path) -> None:
         from safetensors.torch import save_file
 
         path.mkdir(parents=True, exist_ok=True)
-        (path / CONFIG).write_text(json.dumps({"trunk": self.kind, "layers": self.layers, "lora_rank": self.lora_rank,
-                                               "base_config": self.base_config.to_dict()}, indent=2))
+        (path / CONFIG).write_text(
+            json.dumps(
+                {
+                    "trunk": self.kind,
+                    "layers": self.layers,
+                    "lora_rank": self.lora_rank,
+                    "base_config": self.base_config.to_dict(),
+                },
+                indent=2,
+            )
+        )
         save_file({k: v.contiguous() for k, v in self.trainable_state().items()}, str(path / WEIGHTS))
 
 

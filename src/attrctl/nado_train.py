@@ -18,9 +18,16 @@ def examples(rows: list[dict], label: str, threshold: float) -> list[dict]:
         if not r["token_ids"]:
             continue
         c = 1.0 - r["toxicity"] if label == "soft" else float(r["toxicity"] <= threshold)
-        out.append({"prompt_ids": r["prompt_ids"], "token_ids": r["token_ids"], "label": c,
-                    "seq_logprob": float(sum(r["logprobs"])), "prompt_id": r["prompt_id"],
-                    "success": float(r["toxicity"] <= threshold)})
+        out.append(
+            {
+                "prompt_ids": r["prompt_ids"],
+                "token_ids": r["token_ids"],
+                "label": c,
+                "seq_logprob": float(sum(r["logprobs"])),
+                "prompt_id": r["prompt_id"],
+                "success": float(r["toxicity"] <= threshold),
+            }
+        )
     return out
 
 
@@ -35,32 +42,75 @@ def collate(batch: list[dict], pad_id: int) -> dict[str, torch.Tensor]:
         input_ids[i, : p + t] = torch.tensor(e["prompt_ids"] + e["token_ids"])
         attention[i, : p + t] = 1
         cont[i, p : p + t] = 1
-    return {"input_ids": input_ids, "attention_mask": attention, "cont_mask": cont,
-            "labels": torch.tensor([e["label"] for e in batch]),
-            "seq_logprobs": torch.tensor([e["seq_logprob"] for e in batch]),
-            "prompt_len": torch.tensor([len(e["prompt_ids"]) for e in batch])}
+    out = {
+        "input_ids": input_ids,
+        "attention_mask": attention,
+        "cont_mask": cont,
+        "labels": torch.tensor([e["label"] for e in batch]),
+        "seq_logprobs": torch.tensor([e["seq_logprob"] for e in batch]),
+        "prompt_len": torch.tensor([len(e["prompt_ids"]) for e in batch]),
+    }
+    if "hidden" in batch[0]:
+        hidden = torch.zeros(len(batch), length, batch[0]["hidden"].shape[-1])
+        for i, e in enumerate(batch):
+            hidden[i, : len(e["hidden"])] = e["hidden"]
+        out["hidden"] = hidden
+    return out
+
+
+@torch.no_grad()
+def with_hidden_states(base, data: list[dict], pad_id: int, batch_size: int = 32) -> list[dict]:
+    """Cache the frozen model's last hidden states per example: every epoch then needs only its output head
+    (for p) instead of a full forward pass."""
+    for start in range(0, len(data), batch_size):
+        part = data[start : start + batch_size]
+        batch = collate(part, pad_id)
+        _, hidden = nado.base_features(
+            base, batch["input_ids"].to(base.device), batch["attention_mask"].to(base.device)
+        )
+        for i, e in enumerate(part):
+            e["hidden"] = hidden[i, : len(e["prompt_ids"]) + len(e["token_ids"])].cpu()
+    return data
 
 
 def _forward(base, nado_model, batch):
     device = base.device
     ids, mask = batch["input_ids"].to(device), batch["attention_mask"].to(device)
-    base_logp, hidden = nado.base_features(base, ids, mask)
+    if "hidden" in batch:
+        hidden = batch["hidden"].to(device)
+        with torch.no_grad():
+            base_logp = torch.log_softmax(base.get_output_embeddings()(hidden).float(), -1)
+    else:
+        base_logp, hidden = nado.base_features(base, ids, mask)
     r, _ = nado_model(hidden, ids, mask)
     return ids, base_logp, r
 
 
-def train(base, nado_model, rows: list[dict], cfg: NadoConfig, threshold: float, temperature: float, seed: int,
-          pad_id: int, checkpoint_dir: Path, fingerprint: str, desc: str = "train NADO") -> list[dict]:
-    data = examples(rows, cfg.label, threshold)
+def train(
+    base,
+    nado_model,
+    rows: list[dict],
+    cfg: NadoConfig,
+    threshold: float,
+    temperature: float,
+    seed: int,
+    pad_id: int,
+    checkpoint_dir: Path,
+    fingerprint: str,
+    desc: str = "train NADO",
+) -> list[dict]:
+    data = with_hidden_states(base, examples(rows, cfg.label, threshold), pad_id)
 
     def loss_fn(batch):
         ids, base_logp, r = _forward(base, nado_model, batch)
         weights = nado.importance_weights(batch["seq_logprobs"], temperature).to(r.device)
-        return nado.nado_loss(r, base_logp, ids, batch["cont_mask"].to(r.device), batch["labels"].to(r.device),
-                              weights, cfg.lambda_cons)
+        return nado.nado_loss(
+            r, base_logp, ids, batch["cont_mask"].to(r.device), batch["labels"].to(r.device), weights, cfg.lambda_cons
+        )
 
-    return training.fit(nado_model, loss_fn, data, lambda b: collate(b, pad_id), cfg.train, seed, checkpoint_dir,
-                        fingerprint, desc)
+    return training.fit(
+        nado_model, loss_fn, data, lambda b: collate(b, pad_id), cfg.train, seed, checkpoint_dir, fingerprint, desc
+    )
 
 
 @torch.no_grad()

@@ -48,3 +48,6 @@ def nado_dir(name: str) -> Path:
 def checkpoints(name: str) -> Path:
     """Resumable training state: not a declared output, so neither Snakemake nor DVC deletes it on a failure."""
     return RESULTS / "checkpoints" / name
+
+
+CORPUS = RESULTS / "data" / "corpus.jsonl"

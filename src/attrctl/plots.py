@@ -61,8 +61,13 @@ def reliability(table: list[dict], path: Path, title: str) -> None:
     ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="perfect calibration")
     if table:
         sizes = [20 + 200 * b["count"] / max(b2["count"] for b2 in table) for b in table]
-        ax.scatter([b["pred"] for b in table], [b["observed"] for b in table], s=sizes, color="tab:blue",
-                   label="bins (size: prompts)")
+        ax.scatter(
+            [b["pred"] for b in table],
+            [b["observed"] for b in table],
+            s=sizes,
+            color="tab:blue",
+            label="bins (size: prompts)",
+        )
         ax.plot([b["pred"] for b in table], [b["observed"] for b in table], color="tab:blue", alpha=0.5)
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
@@ -70,5 +75,23 @@ def reliability(table: list[dict], path: Path, title: str) -> None:
     ax.set_ylabel("observed success rate of fresh samples")
     ax.set_title(title)
     ax.legend(loc="upper left")
+    ax.grid(alpha=0.3)
+    _save(fig, path)
+
+
+def kl_iterations(rows: list[dict], path: Path) -> None:
+    """KL(p ‖ q*) on held-out prefixes per iteration: the model before (p_{k-1}) and after (p_k) fine-tuning."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for schedule in sorted({r["schedule"] for r in rows}):
+        part = [r for r in rows if r["schedule"] == schedule]
+        ks = [r["iteration"] for r in part]
+        ax.plot(ks, [r["before"] for r in part], marker="o", linestyle="--", label=f"{schedule}: p_(k-1), before")
+        ax.plot(ks, [r["after"] for r in part], marker="s", label=f"{schedule}: p_k, after")
+    ax.set_xlabel("iteration k")
+    ax.set_ylabel("mean per-token KL(p || q*) on held-out prefixes (nats)")
+    ax.set_title("NADO-regularised fine-tuning: distance to q*")
+    if rows:
+        ax.set_xticks(sorted({r["iteration"] for r in rows}))
+        ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     _save(fig, path)

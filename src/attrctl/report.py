@@ -16,8 +16,15 @@ from attrctl.evaluation import TOXICITY_METRICS
 from attrctl.io import read_json
 
 TOXICITY_COLUMNS = [*TOXICITY_METRICS, "cond_ppl", "dist_1", "dist_2", "dist_3"]
-NADO_COLUMNS = ["nado_auroc", "nado_ece", "nado_brier", "nado_consistency_gap", "nado_r_x_mean", "nado_success_rate",
-                "nado_train_loss_final"]
+NADO_COLUMNS = [
+    "nado_auroc",
+    "nado_ece",
+    "nado_brier",
+    "nado_consistency_gap",
+    "nado_r_x_mean",
+    "nado_success_rate",
+    "nado_train_loss_final",
+]
 
 
 def collect(name: str, models: list[str], results: Path = paths.RESULTS) -> dict[str, dict]:
@@ -54,6 +61,110 @@ def nado_rows(names: list[str], results: Path = paths.RESULTS) -> list[dict]:
     files = {n: results / "metrics" / "nado" / f"{n}.json" for n in names}
     found = {n: read_json(path) for n, path in files.items() if path.is_file()}
     return [{"nado": n, **{c: m.get(c, math.nan) for c in NADO_COLUMNS}} for n, m in found.items()]
+
+
+def classification_rows(cfg: Config, results: Path = paths.RESULTS) -> list[dict]:
+    """Classification skill next to generation toxicity, per model: learning the task must not cost detox."""
+    toxicity = collect("toxicity", cfg.models, results)
+    lm_eval = collect("lm_eval", cfg.models, results)
+    table = []
+    for model in cfg.models:
+        if model not in toxicity and model not in lm_eval:
+            continue
+        row = {"model": model}
+        for task in cfg.benchmarks.classification_tasks:
+            for name in ("acc", "f1"):
+                row[f"{task}/{name}"] = lm_eval.get(model, {}).get(f"{task}/{name}", math.nan)
+        for name in ("toxicity_probability", "expected_max_toxicity"):
+            row[name] = toxicity.get(model, {}).get(name, math.nan)
+        table.append(row)
+    return table
+
+
+def _seconds(results: Path, *parts: str, key: str) -> float:
+    path = results.joinpath("metrics", *parts)
+    return read_json(path).get(key, math.nan) if path.is_file() else math.nan
+
+
+def efficiency_rows(cfg: Config, results: Path = paths.RESULTS) -> list[dict]:
+    """Wall time and tokens/s of each job of the schedules, and the critical path of each DAG: sequential runs
+    sample -> NADO -> fine-tune K times (3K jobs); parallel runs iteration 1 so, then each later iteration's three
+    jobs side by side (K + 2 jobs), so its critical path takes the slowest of the three."""
+    from attrctl import schedule
+
+    iterations = cfg.nado_reg.iterations
+    rows, paths_time = [], {}
+    for name in schedule.SCHEDULES:
+        if schedule.PREFIX[name] not in cfg.models:
+            continue
+        total = 0.0
+        for k in range(1, iterations + 1):
+            model, split = schedule.sample_source(name, k, iterations)
+            lm = schedule.lm(name, k, iterations)
+            jobs = {
+                f"sample {model}/{split}": (
+                    _seconds(results, model, f"sample_{split}.json", key="sample_seconds"),
+                    _seconds(results, model, f"sample_{split}.json", key="sample_tokens_per_s"),
+                ),
+                f"train NADO {schedule.nado(name, k)}": (
+                    _seconds(results, "nado", f"{schedule.nado(name, k)}.json", key="nado_train_seconds"),
+                    math.nan,
+                ),
+                f"finetune {lm}": (
+                    _seconds(results, lm, "train.json", key="train_seconds"),
+                    _seconds(results, lm, "train.json", key="train_tokens_per_s"),
+                ),
+            }
+            for job, (seconds, tps) in jobs.items():
+                rows.append({"schedule": name, "iteration": k, "job": job, "seconds": seconds, "tokens_per_s": tps})
+            times = [seconds for seconds, _ in jobs.values()]
+            total += max(times) if (name == "parallel" and k > 1) else sum(times)
+        paths_time[name] = total
+        length = 3 * iterations if name == "sequential" else 3 + (iterations - 1)
+        rows.append(
+            {
+                "schedule": name,
+                "iteration": "all",
+                "job": f"critical path ({length} jobs)",
+                "seconds": total,
+                "tokens_per_s": math.nan,
+            }
+        )
+    for model in cfg.models:
+        if model in ("sft", "filter", "rl", "nado_reg_adaptive"):
+            rows.append(
+                {
+                    "schedule": "single run",
+                    "iteration": "all",
+                    "job": f"finetune {model}",
+                    "seconds": _seconds(results, model, "train.json", key="train_seconds"),
+                    "tokens_per_s": _seconds(results, model, "train.json", key="train_tokens_per_s"),
+                }
+            )
+    return rows
+
+
+def kl_rows(cfg: Config, results: Path = paths.RESULTS) -> list[dict]:
+    """KL(p ‖ q*) on held-out prefixes before and after each iteration's fine-tuning, per schedule."""
+    from attrctl import schedule
+
+    rows = []
+    for name in schedule.SCHEDULES:
+        if schedule.PREFIX[name] not in cfg.models:
+            continue
+        for k in range(1, cfg.nado_reg.iterations + 1):
+            path = results / "metrics" / schedule.lm(name, k, cfg.nado_reg.iterations) / "train.json"
+            if path.is_file():
+                m = read_json(path)
+                rows.append(
+                    {
+                        "schedule": name,
+                        "iteration": k,
+                        "before": m.get("kl_to_qstar_before", math.nan),
+                        "after": m.get("kl_to_qstar_after", math.nan),
+                    }
+                )
+    return rows
 
 
 def _fmt(value) -> str:

@@ -9,15 +9,29 @@ q*(p_{k-1}, NADO_{k-1}). The Snakemake rules ask these functions for their input
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 SCHEDULES = ("sequential", "parallel")
 PREFIX = {"sequential": "nado_reg", "parallel": "nado_reg_parallel"}
 
 
-def lm(schedule: str, k: int) -> str:
-    """Model name of p_k (iteration 1 is shared by both schedules)."""
+def lm(schedule: str, k: int, iterations: int) -> str:
+    """Model name of p_k (iteration 1 is shared by both schedules; the last iteration carries the method name)."""
     if k == 0:
         return "base"
-    return f"{PREFIX['sequential' if k == 1 else schedule]}_i{k}"
+    prefix = PREFIX["sequential" if k == 1 else schedule]
+    return PREFIX[schedule] if k == iterations else f"{prefix}_i{k}"
+
+
+def parse_lm(name: str, iterations: int) -> tuple[str, int]:
+    """(schedule, k) of a model name written by :func:`lm`."""
+    for schedule in sorted(SCHEDULES, key=lambda s: -len(PREFIX[s])):  # nado_reg_parallel before nado_reg
+        prefix = PREFIX[schedule]
+        if name == prefix:
+            return schedule, iterations
+        if name.startswith(prefix + "_i") and name[len(prefix) + 2 :].isdigit():
+            return schedule, int(name[len(prefix) + 2 :])
+    raise ValueError(f"{name!r} is not a model of the nado_reg schedules")
 
 
 def nado(schedule: str, k: int) -> str:
@@ -25,16 +39,16 @@ def nado(schedule: str, k: int) -> str:
     return f"{'sequential' if k == 1 else schedule}_iter{k}"
 
 
-def sample_source(schedule: str, k: int) -> tuple[str, str]:
-    """(model, split) of the samples drawn in iteration k of `schedule`."""
-    return lm(schedule, k - 1), f"train{k}"
+def sample_source(schedule: str, k: int, iterations: int) -> tuple[str, str]:
+    """(model, split) of the samples drawn in iteration k of `schedule`: block k of the train prompts, p_{k-1}."""
+    return lm(schedule, k - 1, iterations), f"train{k}"
 
 
-def nado_data(schedule: str, k: int) -> tuple[str, str]:
+def nado_data(schedule: str, k: int, iterations: int) -> tuple[str, str]:
     """(model, split) of the labelled samples NADO_k trains on."""
     if schedule == "sequential" or k == 1:
-        return sample_source(schedule, k)
-    return sample_source(schedule, k - 1)  # parallel: the samples of the previous iteration
+        return sample_source(schedule, k, iterations)
+    return sample_source(schedule, k - 1, iterations)  # parallel: the samples of the previous iteration
 
 
 def nado_warm_start(schedule: str, k: int) -> str | None:
@@ -46,3 +60,41 @@ def guide(schedule: str, k: int) -> str:
     if schedule == "sequential" or k == 1:
         return nado(schedule, k)
     return nado(schedule, k - 1)  # parallel: the newest NADO that exists when iteration k starts
+
+
+@dataclass(frozen=True)
+class FinetunePlan:
+    """How one fine-tuned model is made: its objective, start point, q* sources and passes over the corpus."""
+
+    objective: str  # sft | nado_reg | nado_reg_adaptive
+    init: str  # model the weights start from (and, for nado_reg, the frozen teacher p_{k-1})
+    guide: str | None  # NADO of q*
+    passes: int  # finetune.train epochs are multiplied by this
+    filtered: bool = False
+
+
+def finetune_plan(name: str, iterations: int) -> FinetunePlan:
+    """sft / filter / nado_reg_adaptive: one run from the base model over `iterations` passes, so every method
+    sees the corpus equally often; nado_reg schedules: one pass per iteration from p_{k-1}."""
+    if name in ("sft", "filter"):
+        return FinetunePlan("sft", "base", None, iterations, filtered=name == "filter")
+    if name == "nado_reg_adaptive":
+        return FinetunePlan("nado_reg_adaptive", "base", nado("sequential", 1), iterations)
+    schedule, k = parse_lm(name, iterations)
+    return FinetunePlan("nado_reg", lm(schedule, k - 1, iterations), guide(schedule, k), 1)
+
+
+def nado_names(models: list[str], iterations: int) -> list[str]:
+    """Every NADO the configured models need, with the NADO_k each schedule trains in iteration k."""
+    names = set()
+    if {"nado_decode", "nado_reg_adaptive"} & set(models):
+        names.add(nado("sequential", 1))
+    for schedule in SCHEDULES:
+        if PREFIX[schedule] in models:
+            names |= {nado(schedule, k) for k in range(1, iterations + 1)}
+    return sorted(names)
+
+
+def schedule_models(models: list[str], iterations: int) -> list[str]:
+    """Every p_k of the configured schedules (intermediate iterations included)."""
+    return sorted({lm(s, k, iterations) for s in SCHEDULES if PREFIX[s] in models for k in range(1, iterations + 1)})

@@ -82,8 +82,14 @@ def fit(
         accelerator.print(f"{desc}: resuming from step {start}/{total} ({checkpoint_dir})")
 
     model.train()
-    bar = tqdm(range(start, total), initial=start, total=total, desc=desc, unit="step",
-               disable=not accelerator.is_local_main_process)
+    bar = tqdm(
+        range(start, total),
+        initial=start,
+        total=total,
+        desc=desc,
+        unit="step",
+        disable=not accelerator.is_local_main_process,
+    )
     for step in bar:
         epoch, within = divmod(step, steps_per_epoch)
         order = epoch_order(len(examples), seed, epoch)
@@ -122,8 +128,9 @@ def _checkpoint(accelerator, checkpoint_dir: Path, step: int, history: list, fin
     name = f"step-{step:06d}"
     with atomic_path(checkpoint_dir / name, directory=True) as tmp:
         accelerator.save_state(str(tmp))
-    write_json(checkpoint_dir / "progress.json",
-               {"step": step, "state": name, "history": history, "fingerprint": fingerprint})
+    write_json(
+        checkpoint_dir / "progress.json", {"step": step, "state": name, "history": history, "fingerprint": fingerprint}
+    )
     for old in checkpoint_dir.glob("step-*"):
         if old.name != name:
             shutil.rmtree(old, ignore_errors=True)

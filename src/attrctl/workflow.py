@@ -27,6 +27,9 @@ STAGE_PARAMS: dict[str, list[str]] = {
     "evaluate": ["evaluate", "oracle.threshold"],
     "train_nado": ["nado", "seed", "oracle.threshold", "sample.temperature"],
     "nado_decode": ["nado.delta"],
+    "corpus": ["corpus", "seed"],
+    "finetune": ["finetune", "nado_reg", "nado.delta", "seed"],
+    "rl": ["rl", "oracle", "sample.top_p", "sample.temperature", "seed"],
     "classification_data": ["benchmarks.cls_items_per_class", "seed"],
     "benchmarks": ["benchmarks", "seed"],
     "report": ["models", "model", "data", "sample", "oracle", "evaluate", "benchmarks", "nado"],
@@ -107,20 +110,53 @@ def validated(config: dict[str, Any], params_file: str = "params.yaml") -> dict[
     return cfg.model_dump(mode="json")
 
 
-def train_nado_inputs(schedule_name: str, k: int) -> list[str]:
+def train_nado_inputs(schedule_name: str, k: int, iterations: int) -> list[str]:
     """Inputs of NADO_k: the labelled samples it trains on, fresh eval samples of the same model (diagnostics),
     that model (its hidden states are NADO's input) and the NADO it warm-starts from."""
-    model, split = schedule.nado_data(schedule_name, k)
+    model, split = schedule.nado_data(schedule_name, k, iterations)
     warm = schedule.nado_warm_start(schedule_name, k)
-    return [f"results/annotations/{model}/{split}.jsonl", f"results/annotations/{model}/eval.jsonl",
-            f"results/models/{model}"] + ([f"results/nado/{warm}"] if warm else [])
+    return [
+        f"results/annotations/{model}/{split}.jsonl",
+        f"results/annotations/{model}/eval.jsonl",
+        f"results/models/{model}",
+    ] + ([f"results/nado/{warm}"] if warm else [])
+
+
+def finetune_inputs(name: str, iterations: int) -> list[str]:
+    """The corpus, the start model, the NADO of q*, and held-out base samples for the KL diagnostics."""
+    plan = schedule.finetune_plan(name, iterations)
+    return (
+        ["results/data/corpus.jsonl", f"results/models/{plan.init}"]
+        + ([f"results/nado/{plan.guide}"] if plan.guide else [])
+        + ["results/annotations/base/eval.jsonl"]
+    )
 
 
 def nado_names(config: dict[str, Any]) -> list[str]:
-    """Every NADO the configured models need."""
-    return [schedule.nado("sequential", 1)] if "nado_decode" in config["models"] else []
+    return schedule.nado_names(config["models"], config["nado_reg"]["iterations"])
+
+
+SINGLE_RUN = ("sft", "filter", "rl", "nado_reg_adaptive")
+
+
+def trained_models(config: dict[str, Any]) -> list[str]:
+    """Every model a fine-tuning job makes for the configured models (schedule iterations included)."""
+    iterations = config["nado_reg"]["iterations"]
+    return [m for m in config["models"] if m in SINGLE_RUN] + schedule.schedule_models(config["models"], iterations)
 
 
 def prompt_file(split: str) -> str:
     """The prompts a sample split draws from: eval prompts, or the train prompts (cut into blocks) for train<k>."""
     return f"results/data/prompts_{'eval' if split == 'eval' else 'train'}.jsonl"
+
+
+def schedule_samples(config: dict[str, Any]) -> list[str]:
+    """Timing files of the samples every iteration of the configured schedules draws."""
+    iterations = config["nado_reg"]["iterations"]
+    found = set()
+    for name in schedule.SCHEDULES:
+        if schedule.PREFIX[name] in config["models"]:
+            for k in range(1, iterations + 1):
+                model, split = schedule.sample_source(name, k, iterations)
+                found.add(f"results/metrics/{model}/sample_{split}.json")
+    return sorted(found)

@@ -1,9 +1,12 @@
 # Validate params before any job runs, and the helpers every rule uses.
 from attrctl.workflow import (
     code_deps,
+    finetune_inputs,
     nado_names,
     prompt_file,
+    schedule_samples,
     task_files,
+    trained_models,
     tracked_params,
     train_nado_inputs,
     validated,
@@ -14,6 +17,9 @@ VALIDATED = "results/validated_params.txt"
 STAGE = "python -m attrctl.stages.{} --params params.yaml"
 MODELS = config["models"]
 NADOS = nado_names(config)
+ITERATIONS = config["nado_reg"]["iterations"]
+TRAINED = trained_models(config)
+SCHEDULE_SAMPLES = schedule_samples(config)
 
 
 def code(stage):
@@ -26,3 +32,7 @@ def tracked(stage):
 
 def prompts_of(wildcards):
     return prompt_file(wildcards.split)
+
+
+def nado_inputs(wildcards):
+    return train_nado_inputs(wildcards.schedule, int(wildcards.k), ITERATIONS)

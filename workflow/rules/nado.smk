@@ -1,10 +1,6 @@
 # NADO_k of each schedule (inputs from attrctl.schedule), and nado_decode: the base model guided by NADO_1.
 
 
-def nado_inputs(wildcards):
-    return train_nado_inputs(wildcards.schedule, int(wildcards.k))
-
-
 rule train_nado:
     input:
         VALIDATED,

@@ -5,6 +5,8 @@ rule report:
         expand("results/metrics/{model}/lm_eval.json", model=MODELS),
         expand("results/annotations/{model}/eval.jsonl", model=MODELS),
         expand("results/metrics/nado/{name}.json", name=NADOS),
+        expand("results/metrics/{model}/train.json", model=TRAINED),
+        SCHEDULE_SAMPLES,
         code("report"),
     output:
         "results/tables/toxicity.md",
@@ -13,8 +15,13 @@ rule report:
         "results/tables/detox.csv",
         "results/tables/nado.md",
         "results/tables/nado.csv",
+        "results/tables/classification.md",
+        "results/tables/classification.csv",
+        "results/tables/efficiency.md",
+        "results/tables/efficiency.csv",
         "results/plots/tradeoff.png",
         "results/plots/toxicity_hist.png",
+        "results/plots/nado_reg_kl.png",
         "results/README.md",
     params:
         tracked("report"),

@@ -9,6 +9,7 @@ rule sample:
         code("sample"),
     output:
         "results/samples/{model}/{split}.jsonl",
+        "results/metrics/{model}/sample_{split}.json",
     wildcard_constraints:
         split=r"eval|train\d+",
     params:

@@ -14,8 +14,9 @@ def main(argv: list[str] | None = None) -> None:
     from attrctl.io import atomic_path
 
     with atomic_path(paths.model_dir("nado_decode"), directory=True) as tmp:
-        guidance.write_guided_dir(tmp, paths.model_dir(paths.BASE), paths.nado_dir(schedule.nado("sequential", 1)),
-                                  cfg.nado.delta)
+        guidance.write_guided_dir(
+            tmp, paths.model_dir(paths.BASE), paths.nado_dir(schedule.nado("sequential", 1)), cfg.nado.delta
+        )
     print(f"wrote {paths.model_dir('nado_decode')}")
 
 

@@ -18,24 +18,35 @@ def main(argv: list[str] | None = None) -> None:
     from attrctl.tracking import stage_run
 
     toxicity = report.collect("toxicity", cfg.models)
-    tables = {
-        "toxicity": report.rows(
-            toxicity, report.TOXICITY_COLUMNS + report.subset_columns(toxicity, report.TOXICITY_METRICS)
+    tables = {  # name: (title, rows)
+        "toxicity": (
+            "Toxicity protocol, overall and per prompt subset",
+            report.rows(toxicity, report.TOXICITY_COLUMNS + report.subset_columns(toxicity, report.TOXICITY_METRICS)),
         ),
-        "detox": report.detox_rows(cfg),
-        "nado": report.nado_rows(nado_names(cfg.model_dump())),
-    }
-    titles = {
-        "toxicity": "Toxicity protocol, overall and per prompt subset",
-        "detox": "Detoxification vs utility (toxicity protocol, fluency, diversity, lm-eval benchmarks)",
+        "detox": (
+            "Detoxification vs utility (toxicity protocol, fluency, diversity, lm-eval benchmarks)",
+            report.detox_rows(cfg),
+        ),
+        "nado": (
+            "NADO diagnostics on held-out prompts (R(x) calibration, final-position AUROC, consistency)",
+            report.nado_rows(nado_names(cfg.model_dump())),
+        ),
+        "classification": (
+            "Toxicity classification (lm-eval) next to generation toxicity",
+            report.classification_rows(cfg),
+        ),
+        "efficiency": (
+            "Wall time per job; critical path of the sequential and parallel schedules",
+            report.efficiency_rows(cfg),
+        ),
     }
     written = []
-    for name, table in tables.items():
-        for ext, text in (("md", report.markdown(table, titles[name])), ("csv", report.csv_text(table))):
+    for name, (title, table) in tables.items():
+        for ext, text in (("md", report.markdown(table, title)), ("csv", report.csv_text(table))):
             write_text(paths.table(name, ext), text)
             written.append(paths.table(name, ext))
 
-    detox = tables["detox"]
+    detox = tables["detox"][1]
     plots.tradeoff(
         detox,
         "toxicity_probability",
@@ -45,6 +56,7 @@ def main(argv: list[str] | None = None) -> None:
         ylabel="benchmark accuracy (mean over utility tasks)",
         title="Toxicity vs utility",
     )
+    plots.kl_iterations(report.kl_rows(cfg), paths.plot("nado_reg_kl"))
     scores = {m: [r["toxicity"] for r in read_jsonl(paths.annotations(m, "eval"))] for m in toxicity}
     plots.histograms(
         scores,
@@ -64,7 +76,9 @@ def main(argv: list[str] | None = None) -> None:
         run.log_params(sections(cfg, ["models"]))
         for path in written:
             run.log_artifact(path, "tables")
-        for name in ["tradeoff", "toxicity_hist"] + [f"nado_reliability_{n}" for n in nado_names(cfg.model_dump())]:
+        for name in ["tradeoff", "toxicity_hist", "nado_reg_kl"] + [
+            f"nado_reliability_{n}" for n in nado_names(cfg.model_dump())
+        ]:
             run.log_artifact(paths.plot(name), "plots")
         run.log_artifact(paths.RESULTS / "README.md")
     print(paths.table("detox", "md").read_text())

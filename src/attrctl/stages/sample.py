@@ -1,4 +1,5 @@
-"""Sample continuations of a prompt split from a model: results/samples/<model>/<split>.jsonl.
+"""Sample continuations of a prompt split from a model: results/samples/<model>/<split>.jsonl (and its timing,
+results/metrics/<model>/sample_<split>.json).
 
 Splits: `eval` (k = sample.k per prompt, the toxicity protocol) and `train<k>` (block k of the train prompts,
 nado.samples_per_prompt per prompt: the labelled samples NADO_k trains on). Guided models (nado_decode) sample
@@ -12,7 +13,7 @@ import time
 
 from attrctl import paths
 from attrctl.config import sections
-from attrctl.io import read_jsonl, write_jsonl
+from attrctl.io import read_jsonl, write_json, write_jsonl
 from attrctl.stages import cli
 
 
@@ -32,8 +33,9 @@ def main(argv: list[str] | None = None) -> None:
     from attrctl.tracking import stage_run
 
     device = runtime.setup_torch(cfg.runtime, cfg.seed)
-    model, tokenizer, processor = guidance.load_for_sampling(paths.model_dir(args.model), device,
-                                                             runtime.dtype_for(device))
+    model, tokenizer, processor = guidance.load_for_sampling(
+        paths.model_dir(args.model), device, runtime.dtype_for(device)
+    )
     sample_cfg = cfg.sample
     if args.split == "eval":
         prompts = read_jsonl(paths.prompts("eval"))
@@ -42,14 +44,24 @@ def main(argv: list[str] | None = None) -> None:
         prompts = data.block(read_jsonl(paths.prompts("train")), block, cfg.data.train_blocks)
         sample_cfg = cfg.sample.model_copy(update={"k": cfg.nado.samples_per_prompt})
     start = time.perf_counter()
-    rows = sampling.generate(model, tokenizer, prompts, sample_cfg, cfg.seed, cfg.data.max_prompt_tokens,
-                             logits_processor=processor, desc=f"sample {args.model}/{args.split}")
+    rows = sampling.generate(
+        model,
+        tokenizer,
+        prompts,
+        sample_cfg,
+        cfg.seed,
+        cfg.data.max_prompt_tokens,
+        logits_processor=processor,
+        desc=f"sample {args.model}/{args.split}",
+    )
     seconds = time.perf_counter() - start
     write_jsonl(paths.samples(args.model, args.split), rows)
     tokens = sum(len(r["token_ids"]) for r in rows)
+    timing = {"sample_seconds": seconds, "sample_tokens": tokens, "sample_tokens_per_s": tokens / seconds}
+    write_json(paths.metrics(args.model, f"sample_{args.split}"), timing)
     with stage_run(cfg, args.params, "sample", f"{args.model}/{args.split}", model=args.model, split=args.split) as run:
         run.log_params(sections(cfg, ["sample", "seed"]))
-        run.log_metrics({"sample_seconds": seconds, "sample_tokens": tokens, "sample_tokens_per_s": tokens / seconds})
+        run.log_metrics(timing)
     print(f"{len(rows)} samples, {tokens} tokens in {seconds:.1f}s ({tokens / seconds:.0f} tokens/s)")
 
 
