@@ -59,21 +59,28 @@ def main() -> None:
         f"{batch['input_ids'].shape[1]} positions = {tokens} tokens, threads {torch.get_num_threads()}"
     )
 
-    # NADO: frozen base, trainable trunk + head.
+    # NADO: frozen base, trainable trunk + head. As trained (attrctl.nado_train), the base model's hidden states
+    # are computed once per example and cached, so a step needs only the base output head; the first epoch
+    # also pays one base forward pass per example, measured separately.
     guide = nado.build(base, "small", 2, 8)
     opt = torch.optim.AdamW(guide.parameters(), lr=1e-4)
+    ids, mask = batch["input_ids"], batch["attention_mask"]
+    _, cached = nado.base_features(base, ids, mask)
 
-    def nado_step():
-        ids, mask = batch["input_ids"], batch["attention_mask"]
-        base_logp, hidden = nado.base_features(base, ids, mask)
+    def nado_step(hidden=None):
+        if hidden is None:
+            base_logp, hidden = nado.base_features(base, ids, mask)
+        else:
+            with torch.no_grad():
+                base_logp = torch.log_softmax(base.get_output_embeddings()(hidden), -1)
         r, _ = guide(hidden, ids, mask)
         loss, _ = nado.nado_loss(r, base_logp, ids, batch["cont_mask"], batch["labels"], torch.ones(len(ids)), 0.5)
         loss.backward()
         opt.step()
         opt.zero_grad()
 
-    nado_s = timed(nado_step, args.steps)
-    del guide, opt
+    cached_s = timed(lambda: nado_step(cached), args.steps)
+    full_s = timed(nado_step, args.steps)
 
     # Plain fine-tuning of the whole base model on the same tokens.
     base.train().requires_grad_(True)
@@ -87,9 +94,13 @@ def main() -> None:
         opt.zero_grad()
 
     sft_s = timed(sft_step, args.steps)
-    print(f"{'NADO step':>22}: {nado_s:6.2f} s  {tokens / nado_s:7.1f} tokens/s")
-    print(f"{'plain fine-tuning step':>22}: {sft_s:6.2f} s  {tokens / sft_s:7.1f} tokens/s")
-    print(f"{'ratio':>22}: NADO costs {nado_s / sft_s:.2f}x a plain step per token (target <= 1.5x)")
+    print(f"{'NADO step (as trained)':>30}: {cached_s:6.2f} s  {tokens / cached_s:7.1f} tokens/s")
+    print(f"{'NADO step + base forward':>30}: {full_s:6.2f} s  {tokens / full_s:7.1f} tokens/s")
+    print(f"{'plain fine-tuning step':>30}: {sft_s:6.2f} s  {tokens / sft_s:7.1f} tokens/s")
+    print(
+        f"{'ratio':>30}: NADO costs {cached_s / sft_s:.2f}x a plain step per token as trained, "
+        f"{full_s / sft_s:.2f}x with the base forward (target <= 1.5x)"
+    )
 
 
 if __name__ == "__main__":

@@ -129,6 +129,8 @@ class EvaluateConfig(Section):
     """Sequences per forward pass when scoring perplexity."""
     ppl_max: float = Field(1e4, gt=1.0)
     """Per-sample perplexities at or above this are dropped before averaging (as DExperts)."""
+    ppl_samples_per_prompt: int | None = Field(None, gt=0)
+    """Score perplexity on the first n samples of each prompt only (null: all); saves a forward pass per sample."""
 
 
 class TrainConfig(Section):

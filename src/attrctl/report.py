@@ -219,7 +219,8 @@ def describe(cfg: Config, tables: list[str]) -> str:
             ),
             f"- **prompts**: {data}; eval prompts capped at {cfg.data.max_eval}, split seed {cfg.seed}",
             f"- **sampling**: k={cfg.sample.k} samples per prompt, {cfg.sample.max_new_tokens} new tokens, "
-            f"top-p {cfg.sample.top_p}, temperature {cfg.sample.temperature} (paper protocol: k=25, 20 tokens, top-p 0.9)",
+            f"top-p {cfg.sample.top_p}, temperature {cfg.sample.temperature} "
+            "(paper protocol: k=25, 20 tokens, top-p 0.9)",
             f"- **fluency**: conditional perplexity under `{cfg.evaluate.reference_model}`",
             f"- **benchmarks** (lm-eval): {', '.join(cfg.benchmarks.tasks)}; toxicity classification: "
             f"{', '.join(cfg.benchmarks.classification_tasks)}",

@@ -23,10 +23,14 @@ def main(argv: list[str] | None = None) -> None:
     device = runtime.setup_torch(cfg.runtime, cfg.seed)
     rows = read_jsonl(paths.annotations(args.model, "eval"))
     reference, tokenizer = models.load(paths.model_dir(cfg.evaluate.reference_model), device, runtime.dtype_for(device))
+    n = cfg.evaluate.ppl_samples_per_prompt
+    scored = [r for r in rows if n is None or r["sample"] < n]
     ppls = evaluation.conditional_perplexities(
-        reference, tokenizer, [(r["prompt"], r["text"]) for r in rows], cfg.evaluate.ppl_batch_size
+        reference, tokenizer, [(r["prompt"], r["text"]) for r in scored], cfg.evaluate.ppl_batch_size
     )
-    for row, ppl in zip(rows, ppls, strict=True):
+    for row in rows:
+        row["ppl"] = float("nan")  # not scored: left out of the mean
+    for row, ppl in zip(scored, ppls, strict=True):
         row["ppl"] = ppl
     metrics = evaluation.summarize(rows, cfg.oracle.threshold, cfg.evaluate.ppl_max)
     write_json(paths.metrics(args.model, "toxicity"), metrics)
