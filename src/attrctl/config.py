@@ -38,6 +38,9 @@ class RuntimeConfig(Section):
     """Set HF_HUB_OFFLINE/HF_DATASETS_OFFLINE before any HF import. Hub models and datasets need `false`."""
     threads: int = Field(0, ge=0)
     """Torch CPU threads; 0 keeps torch's default (Snakemake sets OMP_NUM_THREADS from `threads:`)."""
+    launcher: str = "python"
+    """How training stages (train_nado, finetune, rl) start: `python`, or a multi-GPU launcher such as
+    `accelerate launch --config_file configs/accelerate/fsdp.yaml` (the command becomes `<launcher> -m ...`)."""
 
 
 class TrackingConfig(Section):

@@ -39,11 +39,17 @@ def setup_torch(runtime: RuntimeConfig, seed: int):
 
 
 def device_for(runtime: RuntimeConfig):
+    """CUDA when asked or available (the process's own GPU under a multi-process launcher), else CPU."""
     import torch
 
     if runtime.device == "cuda" or (runtime.device == "auto" and torch.cuda.is_available()):
-        return torch.device("cuda")
+        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
     return torch.device("cpu")
+
+
+def is_main_process() -> bool:
+    """Only the first process of a multi-process launch writes outputs and logs."""
+    return os.environ.get("RANK", "0") == "0"
 
 
 def dtype_for(device) -> object:

@@ -15,6 +15,7 @@ from attrctl.workflow import (
 config = validated(config)
 VALIDATED = "results/validated_params.txt"
 STAGE = "python -m attrctl.stages.{} --params params.yaml"
+TRAIN_STAGE = config["runtime"]["launcher"] + " -m attrctl.stages.{} --params params.yaml"  # multi-GPU capable
 MODELS = config["models"]
 NADOS = nado_names(config)
 ITERATIONS = config["nado_reg"]["iterations"]

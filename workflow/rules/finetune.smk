@@ -35,7 +35,7 @@ rule finetune:
     resources:
         gpu=1,
     shell:
-        STAGE.format("finetune") + " --model {wildcards.model}"
+        TRAIN_STAGE.format("finetune") + " --model {wildcards.model}"
 
 
 rule rl:
@@ -53,4 +53,4 @@ rule rl:
     resources:
         gpu=1,
     shell:
-        STAGE.format("rl")
+        TRAIN_STAGE.format("rl")

@@ -19,7 +19,7 @@ rule train_nado:
     resources:
         gpu=1,
     shell:
-        STAGE.format("train_nado") + " --schedule {wildcards.schedule} --iter {wildcards.k}"
+        TRAIN_STAGE.format("train_nado") + " --schedule {wildcards.schedule} --iter {wildcards.k}"
 
 
 rule nado_decode:

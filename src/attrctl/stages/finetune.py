@@ -56,6 +56,8 @@ def main(argv: list[str] | None = None) -> None:
         desc=f"finetune {args.model}",
     )
     seconds = time.perf_counter() - start
+    if not runtime.is_main_process():  # under a multi-GPU launcher only the first process writes
+        return
     policy = finetuning.merged(policy)
     with atomic_path(paths.model_dir(args.model), directory=True) as tmp:
         models.save(policy, tokenizer, tmp)

@@ -60,6 +60,8 @@ def main(argv: list[str] | None = None) -> None:
         fingerprint,
         desc=f"train NADO {name}",
     )
+    if not runtime.is_main_process():  # under a multi-GPU launcher only the first process writes
+        return
     seconds = time.perf_counter() - start
     with atomic_path(paths.nado_dir(name), directory=True) as tmp:
         nado_model.save(tmp)

@@ -1,0 +1,98 @@
+"""The NADO-regularised schedules: names, plans, and the shape of their DAGs in the Snakemake workflow."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import REPO, make_project
+
+from attrctl import schedule
+
+
+def test_model_names_roundtrip():
+    for s in schedule.SCHEDULES:
+        for k in range(1, 4):
+            name = schedule.lm(s, k, 3)
+            assert schedule.parse_lm(name, 3) == ("sequential" if k == 1 else s, k)
+    assert schedule.lm("parallel", 1, 2) == "nado_reg_i1"  # iteration 1 is shared
+    assert schedule.lm("parallel", 2, 2) == "nado_reg_parallel"
+
+
+def test_parallel_uses_the_previous_iterations_nado_and_samples():
+    assert schedule.guide("sequential", 2) == "sequential_iter2"
+    assert schedule.guide("parallel", 2) == "sequential_iter1"
+    assert schedule.nado_data("sequential", 2, 2) == ("nado_reg_i1", "train2")
+    assert schedule.nado_data("parallel", 2, 2) == ("base", "train1")
+    assert schedule.nado_data("parallel", 3, 3) == ("nado_reg_i1", "train2")
+
+
+def test_plans():
+    assert schedule.finetune_plan("sft", 2) == schedule.FinetunePlan("sft", "base", None, 2)
+    assert schedule.finetune_plan("filter", 2).filtered
+    assert schedule.finetune_plan("nado_reg", 2) == schedule.FinetunePlan("nado_reg", "nado_reg_i1",
+                                                                          "sequential_iter2", 1)
+    assert schedule.finetune_plan("nado_reg_parallel", 2).guide == "sequential_iter1"
+
+
+@pytest.fixture(scope="module")
+def dag(tmp_path_factory):
+    """Job -> set of jobs it depends on, for the default params' Snakemake DAG (K = 2)."""
+    import os
+
+    from attrctl.dvcgen import snakemake_jobs
+
+    root = make_project(tmp_path_factory.mktemp("dag") / "p", REPO / "params.yaml")
+    cwd = os.getcwd()
+    os.chdir(root)
+    try:
+        jobs = snakemake_jobs(root)
+    finally:
+        os.chdir(cwd)
+    producer = {out: j["cmd"] for j in jobs for out in j["outs"]}
+    return {j["cmd"]: {producer[d] for d in j["deps"] if d in producer} for j in jobs}
+
+
+def ancestors(dag, job):
+    seen, todo = set(), [job]
+    while todo:
+        for parent in dag[todo.pop()]:
+            if parent not in seen:
+                seen.add(parent)
+                todo.append(parent)
+    return seen
+
+
+def job(dag, stage: str, tail: str) -> str:
+    (match,) = [cmd for cmd in dag if f"stages.{stage} " in cmd and cmd.endswith(tail)]
+    return match
+
+
+def test_parallel_iteration_two_has_no_edges_between_its_jobs(dag):
+    jobs = [job(dag, "sample", "--model nado_reg_i1 --split train2"),
+            job(dag, "train_nado", "--schedule parallel --iter 2"),
+            job(dag, "finetune", "--model nado_reg_parallel")]
+    for a in jobs:
+        for b in jobs:
+            assert a == b or a not in ancestors(dag, b), f"{a} -> {b}"
+
+
+def test_sequential_iteration_two_is_a_chain(dag):
+    sample = job(dag, "sample", "--model nado_reg_i1 --split train2")
+    nado2 = job(dag, "train_nado", "--schedule sequential --iter 2")
+    final = job(dag, "finetune", "--model nado_reg")
+    assert sample in ancestors(dag, nado2) and nado2 in ancestors(dag, final)
+    assert job(dag, "finetune", "--model nado_reg_i1") in ancestors(dag, sample)
+
+
+def test_critical_paths(dag):
+    """Sample/NADO/finetune jobs on the longest chain to each schedule's final model: 3K vs K + 2."""
+    kinds = ("stages.sample", "stages.train_nado", "stages.finetune")
+
+    memo: dict[str, int] = {}
+
+    def depth(cmd):
+        if cmd not in memo:
+            memo[cmd] = max((depth(p) for p in dag[cmd]), default=0) + any(k in cmd for k in kinds)
+        return memo[cmd]
+
+    assert depth(job(dag, "finetune", "--model nado_reg")) == 6
+    assert depth(job(dag, "finetune", "--model nado_reg_parallel")) == 4
