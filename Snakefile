@@ -8,6 +8,7 @@ include: "workflow/rules/prepare.smk"
 include: "workflow/rules/toxicity.smk"
 include: "workflow/rules/nado.smk"
 include: "workflow/rules/finetune.smk"
+include: "workflow/rules/tnt.smk"
 include: "workflow/rules/benchmarks.smk"
 include: "workflow/rules/report.smk"
 

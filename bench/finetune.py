@@ -50,15 +50,22 @@ def main() -> None:
     teacher, tokenizer = models.load(args.model)
     train, _ = split(load_prompts(DataConfig()), DataConfig(), seed=0)
     g = torch.Generator().manual_seed(0)
-    examples = [{"prompt_ids": tokenizer(q["text"], add_special_tokens=False).input_ids,
-                 "target_ids": torch.randint(100, 10000, (args.target_tokens,), generator=g).tolist(),
-                 "domain": "constraint"} for q in train[: args.batch_size]]
+    examples = [
+        {
+            "prompt_ids": tokenizer(q["text"], add_special_tokens=False).input_ids,
+            "target_ids": torch.randint(100, 10000, (args.target_tokens,), generator=g).tolist(),
+            "domain": "constraint",
+        }
+        for q in train[: args.batch_size]
+    ]
     batch = collate(examples, tokenizer.pad_token_id)
     tokens = int(batch["attention_mask"].sum())
     guide = nado.build(teacher, "small", 2, 8).eval()
     torch.nn.init.normal_(guide.head.weight, std=0.02)
-    print(f"model: {args.model} ({teacher.num_parameters() / 1e6:.0f}M), batch {args.batch_size} x "
-          f"{batch['input_ids'].shape[1]} positions = {tokens} tokens, threads {torch.get_num_threads()}")
+    print(
+        f"model: {args.model} ({teacher.num_parameters() / 1e6:.0f}M), batch {args.batch_size} x "
+        f"{batch['input_ids'].shape[1]} positions = {tokens} tokens, threads {torch.get_num_threads()}"
+    )
 
     results = {}
     for name in ("sft", "nado_reg"):
@@ -67,8 +74,10 @@ def main() -> None:
         results[name] = timed(objective, policy, batch, args.steps)
         print(f"{name + ' step':>14}: {results[name]:6.2f} s  {tokens / results[name]:7.1f} tokens/s")
         del policy, objective
-    print(f"{'ratio':>14}: a nado_reg step costs {results['nado_reg'] / results['sft']:.2f}x an sft step per token "
-          "(target <= 1.5x)")
+    print(
+        f"{'ratio':>14}: a nado_reg step costs {results['nado_reg'] / results['sft']:.2f}x an sft step per token "
+        "(target <= 1.5x)"
+    )
 
 
 if __name__ == "__main__":

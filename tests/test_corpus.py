@@ -12,9 +12,19 @@ def rows(tokenizer):
         subset = "challenging" if i % 2 else "neutral"
         toxic = int(i % 4 == 1)
         text = f" you stupid idiot number {i}" if toxic else f" went for a walk number {i}"
-        out.append({"prompt_id": f"p{i}", "sample": 0, "subset": subset, "prompt": "Some prompt", "text": text,
-                    "prompt_ids": [1, 2], "token_ids": tokenizer(text, add_special_tokens=False).input_ids,
-                    "label": toxic, "toxicity": float(toxic)})
+        out.append(
+            {
+                "prompt_id": f"p{i}",
+                "sample": 0,
+                "subset": subset,
+                "prompt": "Some prompt",
+                "text": text,
+                "prompt_ids": [1, 2],
+                "token_ids": tokenizer(text, add_special_tokens=False).input_ids,
+                "label": toxic,
+                "toxicity": float(toxic),
+            }
+        )
     return out
 
 

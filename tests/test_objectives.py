@@ -41,8 +41,7 @@ def test_nado_reg_loss_both_directions(direction):
 def test_adaptive_routes_by_domain():
     logp0 = torch.stack([lg(0.5, 0.5), lg(0.5, 0.5)])[:, None]
     general = torch.tensor([False, True])  # example 0: constraint domain, example 1: general domain
-    loss, _ = nado_reg_loss(LOGP, TARGETS, MASK, LOGQ, kl_weight=0.5, general=general, logp0=logp0,
-                            general_weight=2.0)
+    loss, _ = nado_reg_loss(LOGP, TARGETS, MASK, LOGQ, kl_weight=0.5, general=general, logp0=logp0, general_weight=2.0)
     # constraint: λ·KL(pθ ‖ q*); general: β·KL(pθ ‖ p0)
     expected = TASK + (0.5 * kl((0.6, 0.4), (0.8, 0.2)) + 2.0 * kl((0.3, 0.7), (0.5, 0.5))) / 2
     assert float(loss) == pytest.approx(expected, rel=1e-5)
@@ -51,8 +50,10 @@ def test_adaptive_routes_by_domain():
 def test_lambda_zero_is_sft_exactly(tiny_model, tokenizer):
     import copy
 
-    examples = [{"prompt_ids": [5, 6, 7], "target_ids": [8, 9], "domain": "constraint"},
-                {"prompt_ids": [10, 11], "target_ids": [12, 13, 14], "domain": "general"}]
+    examples = [
+        {"prompt_ids": [5, 6, 7], "target_ids": [8, 9], "domain": "constraint"},
+        {"prompt_ids": [10, 11], "target_ids": [12, 13, 14], "domain": "general"},
+    ]
     batch = collate(examples, tokenizer.pad_token_id)
     teacher = copy.deepcopy(tiny_model)
     guide = nado.build(teacher, "small", 1, 4)
@@ -71,8 +72,13 @@ def test_lambda_zero_is_sft_exactly(tiny_model, tokenizer):
 
 
 def test_collate_marks_targets_and_domains():
-    batch = collate([{"prompt_ids": [1, 2], "target_ids": [3], "domain": "general"},
-                     {"prompt_ids": [4], "target_ids": [5, 6, 7], "domain": "constraint"}], pad_id=0)
+    batch = collate(
+        [
+            {"prompt_ids": [1, 2], "target_ids": [3], "domain": "general"},
+            {"prompt_ids": [4], "target_ids": [5, 6, 7], "domain": "constraint"},
+        ],
+        pad_id=0,
+    )
     assert batch["input_ids"].tolist() == [[1, 2, 3, 0], [4, 5, 6, 7]]
     assert batch["target_mask"].tolist() == [[0, 0, 1, 0], [0, 1, 1, 1]]
     assert batch["constraint"].tolist() == [False, True]

@@ -15,7 +15,7 @@ from conftest import PYTHON, make_project, run
 
 pytestmark = pytest.mark.slow
 
-STAGES = [
+STAGES = {
     "validate",
     "prepare_model",
     "prepare_data",
@@ -24,13 +24,23 @@ STAGES = [
     "evaluate",
     "classification_data",
     "benchmarks",
+    "train_nado",
+    "nado_decode",
+    "corpus",
+    "finetune",
+    "rl",
+    "tnt_data",
+    "tnt_eval",
     "report",
-]
-AFTER_SAMPLE = {"sample", "annotate", "evaluate", "classification_data", "benchmarks", "report"}
+}
+AFTER_SAMPLE = STAGES - {"validate", "prepare_model", "prepare_data"}  # NADO, corpus and TNT data use samples too
+SNAKEMAKE = ["snakemake", "--cores", "2", "--max-threads", "1"]  # 2 jobs at once: tiny jobs are mostly start-up
 
 
-def git_project(path):
-    root = make_project(path)
+def git_project(path, copy: bool = True):
+    """A scratch git + DVC repository whose dvc.yaml is generated for its params (the test profile's DAG)."""
+    root = make_project(path) if copy else path
+    run([PYTHON, "-m", "attrctl.dvcgen"], root)
     run(["git", "init", "-q"], root)
     run(["git", "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-q", "--allow-empty", "-m", "empty"], root)
     run(["dvc", "init", "-q"], root)
@@ -45,7 +55,7 @@ def planned_rules(root) -> set[str]:
 
 
 def ran_stages(dvc_output: str) -> set[str]:
-    return {s.split("@")[0] for s in re.findall(r"Running stage '([\w@]+)'", dvc_output)}
+    return {s.split("-")[0] for s in re.findall(r"Running stage '([\w.-]+)'", dvc_output)}
 
 
 @pytest.fixture(scope="module")
@@ -76,6 +86,12 @@ def test_snakemake_runs_the_tiny_dag_fast(snakemake_project):
     assert {"attrctl_knowledge/acc", "attrctl_text_ppl/word_perplexity", "attrctl_toxicity_cls/f1"} <= set(lm_eval)
     detox = (root / "results/tables/detox.csv").read_text().splitlines()
     assert detox[0].endswith("benchmark_avg_acc") and detox[1].startswith("base,")
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    assert [line.split(",")[0] for line in detox[1:]] == params["models"]
+    tnt = [line.split(",")[0] for line in (root / "results/tables/tnt.csv").read_text().splitlines()[1:]]
+    assert tnt == ["base", "tnt_tnrr", "tnt_tnrr_a100", "tnt_nl", "tnt_nl_a100"]
+    efficiency = (root / "results/tables/efficiency.md").read_text()
+    assert "critical path (6 jobs)" in efficiency and "critical path (4 jobs)" in efficiency
     for plot in ("tradeoff", "toxicity_hist"):
         assert (root / f"results/plots/{plot}.png").read_bytes()[:4] == b"\x89PNG"
     assert "profanity_check" in (root / "results/README.md").read_text()
@@ -111,9 +127,16 @@ def test_mlflow_holds_the_table_numbers(snakemake_project):
     for name, value in zip(header.split(",")[1:], row.split(",")[1:], strict=True):
         assert on_model_run[name] == pytest.approx(float(value)), name
     artifacts = {a.path for a in client.list_artifacts(children["report:tables"].info.run_id, "tables")}
-    assert artifacts == {f"tables/{t}.{e}" for t in ("toxicity", "detox") for e in ("md", "csv")}
+    tables = ("toxicity", "detox", "nado", "classification", "tnt", "efficiency")
+    assert artifacts == {f"tables/{t}.{e}" for t in tables for e in ("md", "csv")}
     plots = {a.path for a in client.list_artifacts(children["report:tables"].info.run_id, "plots")}
-    assert plots == {"plots/tradeoff.png", "plots/toxicity_hist.png"}
+    assert {
+        "plots/tradeoff.png",
+        "plots/toxicity_hist.png",
+        "plots/nado_reg_kl.png",
+        "plots/tnt_tradeoff.png",
+        "plots/nado_reliability_sequential_iter1.png",
+    } <= plots
 
 
 def test_dvc_takes_over_snakemake_results_and_reruns_only_what_changed(snakemake_project):
@@ -128,7 +151,7 @@ def test_dvc_takes_over_snakemake_results_and_reruns_only_what_changed(snakemake
     (root / "params.yaml").write_text(yaml.safe_dump(params))
     assert planned_rules(root) == AFTER_SAMPLE
     status = json.loads(run(["dvc", "status", "--json"], root).stdout)
-    directly = {name.split("@")[0] for name in status} - {"validate"}
+    directly = {name.split("-")[0] for name in status} - {"validate"}
     assert directly == {"sample", "rl", "report"}, status  # stages tracking sample.*; the rest follow at run time
 
     params["sample"]["top_p"] = 0.9
@@ -143,9 +166,15 @@ def test_dvc_takes_over_snakemake_results_and_reruns_only_what_changed(snakemake
 
 
 def test_dvc_repro_runs_the_dag_and_exp_run_validates(tmp_path):
-    root = git_project(tmp_path / "p")
+    """dvc repro runs one stage at a time, so this runs one model per kind of stage (dvc.yaml regenerated
+    for that model list, as the README says to after changing `models`)."""
+    root = make_project(tmp_path / "p")
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    params["models"] = ["base", "nado_decode", "nado_reg", "rl", "tnt_nl"]
+    (root / "params.yaml").write_text(yaml.safe_dump(params))
+    root = git_project(root, copy=False)
     out = run(["dvc", "repro"], root).stdout
-    assert ran_stages(out) == set(STAGES), out
+    assert ran_stages(out) == STAGES, out
     assert (root / "results/tables/detox.csv").is_file()
     before = (root / "results/samples/base/eval.jsonl").read_bytes()
     bad = run(["dvc", "exp", "run", "-S", "sample.k=-1"], root, check=False)
@@ -172,16 +201,25 @@ def test_killed_stage_leaves_no_output(tmp_path):
 
 
 KILLABLE = {  # stage: (extra CLI args, params that lengthen training, weights file, checkpoint dir)
-    "train_nado": ([], {"nado": {"train": {"epochs": 12, "checkpoint_every": 3}}},
-                   "results/nado/sequential_iter1/nado.safetensors", "nado-sequential_iter1"),
-    "finetune": (["--model", "sft"], {"finetune": {"train": {"epochs": 6, "checkpoint_every": 2}}},
-                 "results/models/sft/model.safetensors", "finetune-sft"),
+    "train_nado": (
+        [],
+        {"nado": {"train": {"epochs": 12, "checkpoint_every": 3}}},
+        "results/nado/sequential_iter1/nado.safetensors",
+        "nado-sequential_iter1",
+    ),
+    "finetune": (
+        ["--model", "sft"],
+        {"finetune": {"train": {"epochs": 6, "checkpoint_every": 2}}},
+        "results/models/sft/model.safetensors",
+        "finetune-sft",
+    ),
 }
 
 
 def merge(base: dict, override: dict) -> dict:
     return {k: merge(base[k], v) if isinstance(v, dict) else v for k, v in override.items()} | {
-        k: v for k, v in base.items() if k not in override}
+        k: v for k, v in base.items() if k not in override
+    }
 
 
 @pytest.mark.parametrize("stage", sorted(KILLABLE))

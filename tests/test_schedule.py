@@ -25,11 +25,19 @@ def test_parallel_uses_the_previous_iterations_nado_and_samples():
     assert schedule.nado_data("parallel", 3, 3) == ("nado_reg_i1", "train2")
 
 
+def test_tnt_names_roundtrip():
+    for alpha in (None, 1.0, 100.0, 0.5, 1e-5):
+        plan = schedule.finetune_plan(schedule.tnt_name("tnrr", alpha), 2)
+        assert (plan.objective, plan.loss, plan.alpha) == ("tnt", "tnrr", alpha)
+    assert schedule.tnt_name("nl", 0.5) == "tnt_nl_a0p5"
+
+
 def test_plans():
     assert schedule.finetune_plan("sft", 2) == schedule.FinetunePlan("sft", "base", None, 2)
     assert schedule.finetune_plan("filter", 2).filtered
-    assert schedule.finetune_plan("nado_reg", 2) == schedule.FinetunePlan("nado_reg", "nado_reg_i1",
-                                                                          "sequential_iter2", 1)
+    assert schedule.finetune_plan("nado_reg", 2) == schedule.FinetunePlan(
+        "nado_reg", "nado_reg_i1", "sequential_iter2", 1
+    )
     assert schedule.finetune_plan("nado_reg_parallel", 2).guide == "sequential_iter1"
 
 
@@ -67,9 +75,11 @@ def job(dag, stage: str, tail: str) -> str:
 
 
 def test_parallel_iteration_two_has_no_edges_between_its_jobs(dag):
-    jobs = [job(dag, "sample", "--model nado_reg_i1 --split train2"),
-            job(dag, "train_nado", "--schedule parallel --iter 2"),
-            job(dag, "finetune", "--model nado_reg_parallel")]
+    jobs = [
+        job(dag, "sample", "--model nado_reg_i1 --split train2"),
+        job(dag, "train_nado", "--schedule parallel --iter 2"),
+        job(dag, "finetune", "--model nado_reg_parallel"),
+    ]
     for a in jobs:
         for b in jobs:
             assert a == b or a not in ancestors(dag, b), f"{a} -> {b}"

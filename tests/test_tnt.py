@@ -37,19 +37,34 @@ PD = (0.0, 0.6, 0.4)  # p0 without token 0, renormalised
 PD_SMOOTH = tuple((x + EPS) / (1 + 3 * EPS) for x in PD)
 
 
-@pytest.mark.parametrize("name, expected", [
-    ("tnff", 2.0 * ce(PD, PT)), ("tnfll", 2.0 * ce(PD, PT)),
-    ("tnrr", 2.0 * kl(PT, PD_SMOOTH)), ("tnrf", 2.0 * kl(PT, PD_SMOOTH)), ("tnrll", 2.0 * kl(PT, PD_SMOOTH)),
-    ("nl", 2.0 * math.log(0.2)), ("ul", -2.0 * math.log(1 - 0.2)),
-])
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("tnff", 2.0 * ce(PD, PT)),
+        ("tnfll", 2.0 * ce(PD, PT)),
+        ("tnrr", 2.0 * kl(PT, PD_SMOOTH)),
+        ("tnrf", 2.0 * kl(PT, PD_SMOOTH)),
+        ("tnrll", 2.0 * kl(PT, PD_SMOOTH)),
+        ("nl", 2.0 * math.log(0.2)),
+        ("ul", -2.0 * math.log(1 - 0.2)),
+    ],
+)
 def test_negative_positions(name, expected):
     assert run(name, -1) == pytest.approx(expected, rel=1e-4)
 
 
-@pytest.mark.parametrize("name, expected", [
-    ("tnff", ce(P0, PT)), ("tnrf", ce(P0, PT)), ("tnrr", kl(PT, P0)),
-    ("tnfll", -math.log(0.2)), ("tnrll", -math.log(0.2)), ("nl", -math.log(0.2)), ("ul", -math.log(0.2)),
-])
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("tnff", ce(P0, PT)),
+        ("tnrf", ce(P0, PT)),
+        ("tnrr", kl(PT, P0)),
+        ("tnfll", -math.log(0.2)),
+        ("tnrll", -math.log(0.2)),
+        ("nl", -math.log(0.2)),
+        ("ul", -math.log(0.2)),
+    ],
+)
 def test_positive_positions(name, expected):
     assert run(name, +1) == pytest.approx(expected, rel=1e-5)
 
@@ -60,8 +75,9 @@ def test_nl_stops_pushing_below_epsilon():
 
 
 def test_padding_counts_for_nothing():
-    loss, _ = tnt_loss("tnff", lg(PT).expand(1, 2, 3), lg(P0).expand(1, 2, 3), torch.tensor([[0, 0]]),
-                       torch.tensor([[1, 0]]), 2.0)
+    loss, _ = tnt_loss(
+        "tnff", lg(PT).expand(1, 2, 3), lg(P0).expand(1, 2, 3), torch.tensor([[0, 0]]), torch.tensor([[1, 0]]), 2.0
+    )
     assert float(loss) == pytest.approx(ce(P0, PT), rel=1e-5)
 
 

@@ -43,7 +43,7 @@ def dvc_stages(root) -> dict[str, dict]:
     with Repo(str(root)) as repo:
         for stage in repo.index.stages:
             stages[stage.cmd.strip()] = {
-                "name": stage.name.split("@")[0],
+                "name": stage.name.split("-")[0],
                 "deps": {str(d.def_path) for d in stage.deps if not hasattr(d, "params")},
                 "params": sorted(p for d in stage.deps if hasattr(d, "params") for p in d.params),
                 "outs": {str(o.def_path) for o in stage.outs},

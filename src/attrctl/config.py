@@ -229,6 +229,39 @@ class RLConfig(Section):
     """Learning rate."""
 
 
+class TNTConfig(Section):
+    """Targeted Negative Training (DESIGN §2.3) and its NL / UL baselines."""
+
+    losses: list[Literal["tnff", "tnrr", "tnrf", "tnfll", "tnrll", "nl", "ul"]] = Field(
+        ["tnff", "tnrr", "tnrf", "tnfll", "tnrll", "nl", "ul"], min_length=1
+    )
+    """Objectives trained: model `tnt_<loss>` at `alpha`, and `tnt_<loss>_a<α>` for each α of `sweep`."""
+    alpha: float = Field(10.0, gt=0.0)
+    """α: weight of the negative positions for the models in the tables."""
+    sweep: list[float] = [1.0, 100.0]
+    """Further α values for the trade-off plot (greedy evaluation only)."""
+    variant: Literal["first", "all_flagged", "all_tokens"] = "all_flagged"
+    """Which tokens of a flagged sample are negatives: the first flagged token, all flagged, or all tokens."""
+    mechanism: Literal["linear", "leave_one_out"] = "linear"
+    """Token evidence: the linear oracle's per-word contributions, or leave-one-word-out score drops (any oracle)."""
+    flag_fraction: Probability = 0.5
+    """A word is flagged when its evidence is positive and at least this share of the sample's strongest."""
+    epsilon: float = -10.3
+    """NL: no further push once log pθ(t) < ε."""
+    max_negatives: PositiveInt = 48
+    """Samples with negative tokens used for training (the rest of the data are positives)."""
+    positives_per_negative: float = Field(1.0, ge=0.0)
+    """Positive (unflagged) samples per negative sample."""
+    train: TrainConfig = TrainConfig(lr=3e-5, epochs=1, batch_size=8, warmup_steps=2, checkpoint_every=10)
+    """Loop settings of one TNT update."""
+
+    @model_validator(mode="after")
+    def _sweep_differs(self) -> TNTConfig:
+        if self.alpha in self.sweep:
+            raise ValueError(f"tnt.sweep {self.sweep} must not repeat tnt.alpha = {self.alpha}")
+        return self
+
+
 class BenchmarksConfig(Section):
     tasks: list[str] = Field(list(EMBEDDED_TASKS), min_length=1)
     """lm-eval tasks. Embedded (offline, shipped in workflow/lm_eval_tasks/): attrctl_knowledge, attrctl_text_ppl,
@@ -253,7 +286,24 @@ class BenchmarksConfig(Section):
         return self
 
 
-ModelName = Literal["base", "nado_decode", "sft", "filter", "rl", "nado_reg", "nado_reg_parallel", "nado_reg_adaptive"]
+TNT_MODELS = ("tnt_tnff", "tnt_tnrr", "tnt_tnrf", "tnt_tnfll", "tnt_tnrll", "tnt_nl", "tnt_ul")
+ModelName = Literal[
+    "base",
+    "nado_decode",
+    "sft",
+    "filter",
+    "rl",
+    "nado_reg",
+    "nado_reg_parallel",
+    "nado_reg_adaptive",
+    "tnt_tnff",
+    "tnt_tnrr",
+    "tnt_tnrf",
+    "tnt_tnfll",
+    "tnt_tnrll",
+    "tnt_nl",
+    "tnt_ul",
+]
 
 
 class Config(Section):
@@ -289,6 +339,8 @@ class Config(Section):
     """NADO-regularised fine-tuning."""
     rl: RLConfig = RLConfig()
     """The RL baseline."""
+    tnt: TNTConfig = TNTConfig()
+    """Targeted Negative Training."""
 
     @model_validator(mode="after")
     def _sources_resolvable(self) -> Config:
@@ -297,6 +349,11 @@ class Config(Section):
         _check_tasks(self.benchmarks.tasks, self.runtime.offline)
         if self.model.tiny.hidden % self.model.tiny.heads:
             raise ValueError("model.tiny.hidden must be divisible by model.tiny.heads")
+        if self.tnt.mechanism == "linear" and self.oracle.name != "profanity_check":
+            raise ValueError(
+                f"tnt.mechanism = 'linear' needs the linear oracle profanity_check (oracle.name = "
+                f"{self.oracle.name!r}); use tnt.mechanism: leave_one_out"
+            )
         if self.nado_reg.iterations > self.data.train_blocks:
             raise ValueError(
                 f"nado_reg.iterations = {self.nado_reg.iterations}: at most data.train_blocks = "

@@ -74,7 +74,8 @@ def snakemake_jobs(root: Path = Path(".")) -> list[dict]:
 
 
 def stage_name(job: dict) -> str:
-    return job["rule"] + ("@" + "-".join(job["wildcards"].values()) if job["wildcards"] else "")
+    """`<rule>` or `<rule>-<wildcard values>` ("@" is DVC's foreach syntax, so it cannot be used)."""
+    return "-".join([job["rule"], *job["wildcards"].values()])
 
 
 def render(jobs: list[dict]) -> str:

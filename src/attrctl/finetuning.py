@@ -9,6 +9,7 @@ from attrctl.config import Config
 from attrctl.objectives.common import collate, next_token_log_probs, token_mean
 from attrctl.objectives.nado_reg import NadoReg, guided_targets, kl
 from attrctl.objectives.sft import SFT
+from attrctl.objectives.tnt import TNT
 from attrctl.schedule import FinetunePlan
 
 LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
@@ -32,6 +33,10 @@ def objective(plan: FinetunePlan, policy, cfg: Config, device, dtype):
     """(loss function, frozen teacher or None, NADO or None) for the plan's objective."""
     if plan.objective == "sft":
         return SFT(policy), None, None
+    if plan.objective == "tnt":
+        original, _ = models.load(paths.model_dir(plan.init), device, dtype)  # frozen p0
+        alpha = plan.alpha if plan.alpha is not None else cfg.tnt.alpha
+        return TNT(policy, original, plan.loss, alpha, cfg.tnt.epsilon), None, None
     teacher, _ = models.load(paths.model_dir(plan.init), device, dtype)  # frozen p_{k-1}
     guide = nado.load(paths.nado_dir(plan.guide), teacher)
     reg = cfg.nado_reg

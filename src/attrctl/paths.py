@@ -51,3 +51,4 @@ def checkpoints(name: str) -> Path:
 
 
 CORPUS = RESULTS / "data" / "corpus.jsonl"
+TNT_DATA = RESULTS / "data" / "tnt_train.jsonl"

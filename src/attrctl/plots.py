@@ -79,6 +79,45 @@ def reliability(table: list[dict], path: Path, title: str) -> None:
     _save(fig, path)
 
 
+def tnt_tradeoff(rows: list[dict], path: Path) -> None:
+    """Greedy toxicity against BLEU to the original generations, one curve per loss over α."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.8))
+    for loss in sorted({r["loss"] for r in rows if r["loss"] != "–"}):
+        part = sorted((r for r in rows if r["loss"] == loss), key=lambda r: r["alpha"])
+        ax.plot(
+            [r["bleu_to_original"] for r in part],
+            [r["greedy_toxicity_rate"] for r in part],
+            marker="o",
+            label=loss.upper(),
+        )
+        for r in part:
+            ax.annotate(
+                f"α={r['alpha']:g}",
+                (r["bleu_to_original"], r["greedy_toxicity_rate"]),
+                fontsize=7,
+                textcoords="offset points",
+                xytext=(3, 3),
+            )
+    for r in rows:
+        if r["loss"] == "–":
+            ax.scatter(
+                r["bleu_to_original"],
+                r["greedy_toxicity_rate"],
+                marker="*",
+                s=150,
+                color="black",
+                label="base",
+                zorder=3,
+            )
+    ax.set_xlabel("BLEU of greedy generations against the base model's (higher: smaller change)")
+    ax.set_ylabel("share of eval prompts whose greedy continuation is flagged")
+    ax.set_title("TNT: toxicity vs fidelity to the original model, over α")
+    if rows:
+        ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    _save(fig, path)
+
+
 def kl_iterations(rows: list[dict], path: Path) -> None:
     """KL(p ‖ q*) on held-out prefixes per iteration: the model before (p_{k-1}) and after (p_k) fine-tuning."""
     fig, ax = plt.subplots(figsize=(6, 4))

@@ -167,6 +167,39 @@ def kl_rows(cfg: Config, results: Path = paths.RESULTS) -> list[dict]:
     return rows
 
 
+TNT_COLUMNS = [
+    "greedy_toxicity_rate",
+    "flagged_removed",
+    "bleu_to_original",
+    "disfluency_repeats",
+    "disfluency_question_runs",
+    "disfluency_non_words",
+    "kl_to_original",
+]
+
+
+def tnt_rows(cfg: Config, results: Path = paths.RESULTS) -> list[dict]:
+    """The TNT measures for the base model and every TNT model (each loss at the tables' α and the sweep)."""
+    from attrctl import schedule
+
+    if not any(m.startswith("tnt_") for m in cfg.models):
+        return []
+    names = [paths.BASE, *schedule.tnt_models(cfg.tnt.losses, cfg.tnt.sweep)]
+    table = []
+    for name, m in collect("tnt", names, results).items():
+        plan = schedule.finetune_plan(name, cfg.nado_reg.iterations) if name != paths.BASE else None
+        alpha = (plan.alpha or cfg.tnt.alpha) if plan else math.nan
+        table.append(
+            {
+                "model": name,
+                "loss": plan.loss if plan else "–",
+                "alpha": alpha,
+                **{c: m.get(c, math.nan) for c in TNT_COLUMNS},
+            }
+        )
+    return table
+
+
 def _fmt(value) -> str:
     if isinstance(value, float):
         return "–" if math.isnan(value) else f"{value:.3f}" if abs(value) < 100 else f"{value:.1f}"

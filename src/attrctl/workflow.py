@@ -23,16 +23,18 @@ STAGE_PARAMS: dict[str, list[str]] = {
     "prepare_model": ["model", "seed"],
     "prepare_data": ["data", "seed"],
     "sample": ["sample", "seed", "data.max_prompt_tokens", "data.train_blocks", "nado.samples_per_prompt"],
-    "annotate": ["oracle"],
+    "annotate": ["oracle", "tnt.mechanism", "tnt.flag_fraction"],
     "evaluate": ["evaluate", "oracle.threshold"],
     "train_nado": ["nado", "seed", "oracle.threshold", "sample.temperature"],
     "nado_decode": ["nado.delta"],
     "corpus": ["corpus", "seed"],
-    "finetune": ["finetune", "nado_reg", "nado.delta", "seed"],
+    "finetune": ["finetune", "nado_reg", "nado.delta", "tnt", "seed"],
+    "tnt_data": ["tnt", "seed"],
+    "tnt_eval": [],
     "rl": ["rl", "oracle", "sample.top_p", "sample.temperature", "seed"],
     "classification_data": ["benchmarks.cls_items_per_class", "seed"],
     "benchmarks": ["benchmarks", "seed"],
-    "report": ["models", "model", "data", "sample", "oracle", "evaluate", "benchmarks", "nado"],
+    "report": ["models", "model", "data", "sample", "oracle", "evaluate", "benchmarks", "nado", "nado_reg", "tnt"],
 }
 TASK_DIR = "workflow/lm_eval_tasks"
 
@@ -125,8 +127,9 @@ def train_nado_inputs(schedule_name: str, k: int, iterations: int) -> list[str]:
 def finetune_inputs(name: str, iterations: int) -> list[str]:
     """The corpus, the start model, the NADO of q*, and held-out base samples for the KL diagnostics."""
     plan = schedule.finetune_plan(name, iterations)
+    data = "results/data/tnt_train.jsonl" if plan.objective == "tnt" else "results/data/corpus.jsonl"
     return (
-        ["results/data/corpus.jsonl", f"results/models/{plan.init}"]
+        [data, f"results/models/{plan.init}"]
         + ([f"results/nado/{plan.guide}"] if plan.guide else [])
         + ["results/annotations/base/eval.jsonl"]
     )
@@ -145,9 +148,16 @@ def trained_models(config: dict[str, Any]) -> list[str]:
     return [m for m in config["models"] if m in SINGLE_RUN] + schedule.schedule_models(config["models"], iterations)
 
 
+def tnt_models(config: dict[str, Any]) -> list[str]:
+    """The TNT models of the TNT table and trade-off plot (all losses at the tables' α and at the sweep's)."""
+    if not any(m.startswith("tnt_") for m in config["models"]):
+        return []
+    return schedule.tnt_models(config["tnt"]["losses"], config["tnt"]["sweep"])
+
+
 def prompt_file(split: str) -> str:
     """The prompts a sample split draws from: eval prompts, or the train prompts (cut into blocks) for train<k>."""
-    return f"results/data/prompts_{'eval' if split == 'eval' else 'train'}.jsonl"
+    return f"results/data/prompts_{'eval' if split.removesuffix('_greedy') == 'eval' else 'train'}.jsonl"
 
 
 def schedule_samples(config: dict[str, Any]) -> list[str]:

@@ -7,6 +7,7 @@ from attrctl.workflow import (
     schedule_samples,
     task_files,
     trained_models,
+    tnt_models,
     tracked_params,
     train_nado_inputs,
     validated,
@@ -21,6 +22,7 @@ NADOS = nado_names(config)
 ITERATIONS = config["nado_reg"]["iterations"]
 TRAINED = trained_models(config)
 SCHEDULE_SAMPLES = schedule_samples(config)
+TNT_MODELS = tnt_models(config)
 
 
 def code(stage):

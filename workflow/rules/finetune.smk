@@ -30,7 +30,7 @@ rule finetune:
     params:
         tracked("finetune"),
     wildcard_constraints:
-        model=r"sft|filter|nado_reg(_parallel)?(_adaptive|_i\d+)?",
+        model=r"sft|filter|nado_reg(_parallel)?(_adaptive|_i\d+)?|tnt_[a-z]+(_a[\dpem]+)?",
     threads: 2
     resources:
         gpu=1,

@@ -7,6 +7,7 @@ rule report:
         expand("results/metrics/nado/{name}.json", name=NADOS),
         expand("results/metrics/{model}/train.json", model=TRAINED),
         SCHEDULE_SAMPLES,
+        expand("results/metrics/{model}/tnt.json", model=["base", *TNT_MODELS] if TNT_MODELS else []),
         code("report"),
     output:
         "results/tables/toxicity.md",
@@ -19,9 +20,12 @@ rule report:
         "results/tables/classification.csv",
         "results/tables/efficiency.md",
         "results/tables/efficiency.csv",
+        "results/tables/tnt.md",
+        "results/tables/tnt.csv",
         "results/plots/tradeoff.png",
         "results/plots/toxicity_hist.png",
         "results/plots/nado_reg_kl.png",
+        "results/plots/tnt_tradeoff.png",
         "results/README.md",
     params:
         tracked("report"),

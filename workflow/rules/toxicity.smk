@@ -11,7 +11,7 @@ rule sample:
         "results/samples/{model}/{split}.jsonl",
         "results/metrics/{model}/sample_{split}.json",
     wildcard_constraints:
-        split=r"eval|train\d+",
+        split=r"(eval|train\d+)(_greedy)?",
     params:
         tracked("sample"),
     threads: 2
@@ -25,6 +25,7 @@ rule annotate:
     input:
         VALIDATED,
         "results/samples/{model}/{split}.jsonl",
+        "results/models/base",
         code("annotate"),
     output:
         "results/annotations/{model}/{split}.jsonl",

@@ -6,20 +6,24 @@ import torch
 
 
 def collate(batch: list[dict], pad_id: int) -> dict[str, torch.Tensor]:
-    """Right-padded prompt ⊕ target; `target_mask` marks target tokens, `constraint` the constraint domain."""
+    """Right-padded prompt ⊕ target; `target_mask` marks target tokens, `constraint` the constraint domain,
+    `weights` the TNT token weights (+1 keep, −1 negative, 0 prompt and padding; +1 when examples carry none)."""
     length = max(len(e["prompt_ids"]) + len(e["target_ids"]) for e in batch)
     input_ids = torch.full((len(batch), length), pad_id, dtype=torch.long)
     attention = torch.zeros_like(input_ids)
     target = torch.zeros_like(input_ids)
+    weights = torch.zeros_like(input_ids)
     for i, e in enumerate(batch):
         p, t = len(e["prompt_ids"]), len(e["target_ids"])
         input_ids[i, : p + t] = torch.tensor(e["prompt_ids"] + e["target_ids"])
         attention[i, : p + t] = 1
         target[i, p : p + t] = 1
+        weights[i, p : p + t] = torch.tensor(e.get("weights", [1] * t))
     return {
         "input_ids": input_ids,
         "attention_mask": attention,
         "target_mask": target,
+        "weights": weights,
         "prompt_len": torch.tensor([len(e["prompt_ids"]) for e in batch]),
         "constraint": torch.tensor([e.get("domain", "constraint") == "constraint" for e in batch]),
     }

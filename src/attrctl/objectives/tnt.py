@@ -66,8 +66,11 @@ def tnt_loss(name: str, logp, logp0, tokens, weights, alpha: float, epsilon: flo
     is_neg, is_pos = (weights < 0).float(), (weights > 0).float()
     count = (is_neg + is_pos).sum().clamp(min=1)
     loss = (neg * is_neg + pos * is_pos).sum() / count
-    return loss, {"loss": loss.item(), "negative": ((neg * is_neg).sum() / count).item(),
-                  "positive": ((pos * is_pos).sum() / count).item()}
+    return loss, {
+        "loss": loss.item(),
+        "negative": ((neg * is_neg).sum() / count).item(),
+        "positive": ((pos * is_pos).sum() / count).item(),
+    }
 
 
 class TNT:

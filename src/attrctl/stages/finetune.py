@@ -1,8 +1,9 @@
 """Fine-tune one model on the corpus with its method's objective: results/models/<model>/ and
 results/metrics/<model>/train.json (wall time, tokens/s, final losses, KL to q* on held-out prefixes).
 
-Models: sft, filter (flagged examples dropped), nado_reg_adaptive, and the iterations of the nado_reg schedules
-(nado_reg_i<k>, nado_reg, nado_reg_parallel_i<k>, nado_reg_parallel; see attrctl.schedule). Checkpoints every
+Models: sft, filter (flagged examples dropped), nado_reg_adaptive, the iterations of the nado_reg schedules
+(nado_reg_i<k>, nado_reg, nado_reg_parallel_i<k>, nado_reg_parallel; see attrctl.schedule), and the TNT
+updates tnt_<loss> / tnt_<loss>_a<α> (on results/data/tnt_train.jsonl instead of the corpus). Checkpoints every
 N steps; a killed run resumes where it stopped.
 """
 
@@ -34,13 +35,15 @@ def main(argv: list[str] | None = None) -> None:
     policy, tokenizer = models.load(paths.model_dir(plan.init), device, dtype, trainable=True)
     policy = finetuning.with_adapters(policy, cfg.finetune.lora_rank)
     objective, teacher, guide = finetuning.objective(plan, policy, cfg, device, dtype)
-    examples = read_jsonl(paths.CORPUS)
+    data_file = paths.TNT_DATA if plan.objective == "tnt" else paths.CORPUS
+    examples = read_jsonl(data_file)
     if plan.filtered:
         examples = corpus.unflagged(examples)
-    train_cfg = cfg.finetune.train.model_copy(update={"epochs": cfg.finetune.train.epochs * plan.passes})
+    loop = cfg.tnt.train if plan.objective == "tnt" else cfg.finetune.train
+    train_cfg = loop.model_copy(update={"epochs": loop.epochs * plan.passes})
     fingerprint = hashlib.sha256(
-        json.dumps([sections(cfg, ["finetune", "nado_reg", "nado", "seed"]), args.model]).encode()
-        + paths.CORPUS.read_bytes()
+        json.dumps([sections(cfg, ["finetune", "nado_reg", "nado", "tnt", "seed"]), args.model]).encode()
+        + data_file.read_bytes()
     ).hexdigest()
 
     start = time.perf_counter()

@@ -35,6 +35,10 @@ def main(argv: list[str] | None = None) -> None:
             "Toxicity classification (lm-eval) next to generation toxicity",
             report.classification_rows(cfg),
         ),
+        "tnt": (
+            "Targeted Negative Training: greedy toxicity, fidelity to the base model, disfluencies",
+            report.tnt_rows(cfg),
+        ),
         "efficiency": (
             "Wall time per job; critical path of the sequential and parallel schedules",
             report.efficiency_rows(cfg),
@@ -57,6 +61,7 @@ def main(argv: list[str] | None = None) -> None:
         title="Toxicity vs utility",
     )
     plots.kl_iterations(report.kl_rows(cfg), paths.plot("nado_reg_kl"))
+    plots.tnt_tradeoff(tables["tnt"][1], paths.plot("tnt_tradeoff"))
     scores = {m: [r["toxicity"] for r in read_jsonl(paths.annotations(m, "eval"))] for m in toxicity}
     plots.histograms(
         scores,
@@ -76,7 +81,7 @@ def main(argv: list[str] | None = None) -> None:
         run.log_params(sections(cfg, ["models"]))
         for path in written:
             run.log_artifact(path, "tables")
-        for name in ["tradeoff", "toxicity_hist", "nado_reg_kl"] + [
+        for name in ["tradeoff", "toxicity_hist", "nado_reg_kl", "tnt_tradeoff"] + [
             f"nado_reliability_{n}" for n in nado_names(cfg.model_dump())
         ]:
             run.log_artifact(paths.plot(name), "plots")

@@ -46,6 +46,7 @@ def main(argv: list[str] | None = None) -> None:
         max_completion_length=rl.max_new_tokens,
         temperature=cfg.sample.temperature,
         top_p=cfg.sample.top_p,
+        gradient_checkpointing=False,  # recomputation buys memory this model does not need, at a speed cost
         logging_steps=1,
         save_strategy="steps",
         save_steps=max(1, rl.steps // 4),

@@ -2,7 +2,8 @@
 results/metrics/<model>/sample_<split>.json).
 
 Splits: `eval` (k = sample.k per prompt, the toxicity protocol) and `train<k>` (block k of the train prompts,
-nado.samples_per_prompt per prompt: the labelled samples NADO_k trains on). Guided models (nado_decode) sample
+nado.samples_per_prompt per prompt: the labelled samples NADO_k trains on); `<split>_greedy` decodes one
+greedy continuation per prompt (TNT's data and evaluation). Guided models (nado_decode) sample
 from q* through a logits processor.
 """
 
@@ -18,8 +19,8 @@ from attrctl.stages import cli
 
 
 def split_arg(value: str) -> str:
-    if value != "eval" and not re.fullmatch(r"train[1-9]\d*", value):
-        raise ValueError(f"--split {value!r}: allowed: eval, train1, train2, ...")
+    if not re.fullmatch(r"(eval|train[1-9]\d*)(_greedy)?", value):
+        raise ValueError(f"--split {value!r}: allowed: eval, train1, train2, ..., each optionally with _greedy")
     return value
 
 
@@ -37,12 +38,15 @@ def main(argv: list[str] | None = None) -> None:
         paths.model_dir(args.model), device, runtime.dtype_for(device)
     )
     sample_cfg = cfg.sample
-    if args.split == "eval":
+    prompt_split, greedy = args.split.removesuffix("_greedy"), args.split.endswith("_greedy")
+    if prompt_split == "eval":
         prompts = read_jsonl(paths.prompts("eval"))
     else:
-        block = int(args.split.removeprefix("train"))
+        block = int(prompt_split.removeprefix("train"))
         prompts = data.block(read_jsonl(paths.prompts("train")), block, cfg.data.train_blocks)
         sample_cfg = cfg.sample.model_copy(update={"k": cfg.nado.samples_per_prompt})
+    if greedy:  # one greedy continuation per prompt (the TNT protocol)
+        sample_cfg = sample_cfg.model_copy(update={"greedy": True, "k": 1})
     start = time.perf_counter()
     rows = sampling.generate(
         model,

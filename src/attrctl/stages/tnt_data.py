@@ -22,9 +22,16 @@ def examples(rows: list[dict], variant: str, max_negatives: int, positives_per_n
     rng.shuffle(positives)
     negatives = negatives[:max_negatives]
     positives = positives[: round(len(negatives) * positives_per_negative)]
-    out = [{"prompt_ids": r["prompt_ids"], "target_ids": r["token_ids"], "text": r["text"],
+    out = [
+        {
+            "prompt_ids": r["prompt_ids"],
+            "target_ids": r["token_ids"],
+            "text": r["text"],
             "weights": token_weights(len(r["token_ids"]), r.get("neg_tokens", []), variant),
-            "negative": bool(r.get("neg_tokens"))} for r in negatives + positives]
+            "negative": bool(r.get("neg_tokens")),
+        }
+        for r in negatives + positives
+    ]
     rng.shuffle(out)
     return out
 
@@ -34,7 +41,9 @@ def main(argv: list[str] | None = None) -> None:
     cfg = cli.start(args.params)
     from attrctl.tracking import stage_run
 
-    rows = read_jsonl(paths.annotations(paths.BASE, "train1")) + read_jsonl(paths.annotations(paths.BASE, "train1_greedy"))
+    rows = read_jsonl(paths.annotations(paths.BASE, "train1")) + read_jsonl(
+        paths.annotations(paths.BASE, "train1_greedy")
+    )
     data = examples(rows, cfg.tnt.variant, cfg.tnt.max_negatives, cfg.tnt.positives_per_negative, cfg.seed)
     write_jsonl(paths.TNT_DATA, data)
     n_neg = sum(e["negative"] for e in data)

@@ -26,16 +26,18 @@ def main(argv: list[str] | None = None) -> None:
     counts = [fidelity.disfluencies(new[i]["text"]) for i in ids]
     metrics = {
         "greedy_toxicity_rate": sum(new[i]["label"] for i in ids) / len(ids),
-        "flagged_removed": (sum(not new[i]["label"] for i in flagged_before) / len(flagged_before)
-                            if flagged_before else float("nan")),
+        "flagged_removed": (
+            sum(not new[i]["label"] for i in flagged_before) / len(flagged_before) if flagged_before else float("nan")
+        ),
         "bleu_to_original": fidelity.bleu([new[i]["text"] for i in ids], [old[i]["text"] for i in ids]),
         **{f"disfluency_{k}": sum(c[k] for c in counts) for k in counts[0]},
     }
     device = runtime.setup_torch(cfg.runtime, cfg.seed)
     model, tokenizer = models.load(paths.model_dir(args.model), device, runtime.dtype_for(device))
     original, _ = models.load(paths.model_dir(paths.BASE), device, runtime.dtype_for(device))
-    metrics["kl_to_original"] = fidelity.kl_to_original(model, original, read_jsonl(paths.annotations(paths.BASE, "eval")),
-                                                        tokenizer.pad_token_id)
+    metrics["kl_to_original"] = fidelity.kl_to_original(
+        model, original, read_jsonl(paths.annotations(paths.BASE, "eval")), tokenizer.pad_token_id
+    )
     write_json(paths.metrics(args.model, "tnt"), metrics)
     with stage_run(cfg, args.params, "tnt_eval", args.model, model=args.model) as run:
         run.log_params(sections(cfg, ["tnt"]))
