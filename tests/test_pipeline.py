@@ -34,7 +34,7 @@ STAGES = {
     "report",
 }
 AFTER_SAMPLE = STAGES - {"validate", "prepare_model", "prepare_data"}  # NADO, corpus and TNT data use samples too
-SNAKEMAKE = ["snakemake", "--cores", "2", "--max-threads", "1"]  # 2 jobs at once: tiny jobs are mostly start-up
+SNAKEMAKE = ["snakemake", "--cores", "2"]
 
 
 def git_project(path, copy: bool = True):

@@ -25,7 +25,6 @@ rule benchmarks:
         "results/metrics/{model}/lm_eval.json",
     params:
         tracked("benchmarks"),
-    threads: 2
     resources:
         gpu=1,
     shell:

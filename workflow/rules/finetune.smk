@@ -31,7 +31,6 @@ rule finetune:
         tracked("finetune"),
     wildcard_constraints:
         model=r"sft|filter|nado_reg(_parallel)?(_adaptive|_i\d+)?|tnt_[a-z]+(_a[\dpem]+)?",
-    threads: 2
     resources:
         gpu=1,
     shell:
@@ -49,7 +48,6 @@ rule rl:
         "results/metrics/rl/train.json",
     params:
         tracked("rl"),
-    threads: 2
     resources:
         gpu=1,
     shell:

@@ -15,7 +15,6 @@ rule train_nado:
     wildcard_constraints:
         schedule="sequential|parallel",
         k=r"\d+",
-    threads: 2
     resources:
         gpu=1,
     shell:

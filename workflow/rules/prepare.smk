@@ -13,7 +13,6 @@ rule prepare_model:
         directory("results/models/base"),
     params:
         tracked("prepare_model"),
-    threads: 2
     shell:
         STAGE.format("prepare_model")
 

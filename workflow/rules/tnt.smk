@@ -29,7 +29,6 @@ rule tnt_eval:
         "results/metrics/{model}/tnt.json",
     params:
         tracked("tnt_eval"),
-    threads: 2
     resources:
         gpu=1,
     shell:

@@ -14,7 +14,6 @@ rule sample:
         split=r"(eval|train\d+)(_greedy)?",
     params:
         tracked("sample"),
-    threads: 2
     resources:
         gpu=1,
     shell:
@@ -45,7 +44,6 @@ rule evaluate:
         "results/metrics/{model}/toxicity.json",
     params:
         tracked("evaluate"),
-    threads: 2
     resources:
         gpu=1,
     shell:
