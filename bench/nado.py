@@ -26,7 +26,7 @@ def batch_from_prompts(tokenizer, n: int, cont_len: int) -> dict:
     rows = [
         {
             "prompt_ids": tokenizer(p["text"], add_special_tokens=False).input_ids,
-            "token_ids": torch.randint(100, 10000, (cont_len,), generator=g).tolist(),
+            "target_ids": torch.randint(100, 10000, (cont_len,), generator=g).tolist(),
             "label": 0.7,
             "seq_logprob": -30.0,
         }
@@ -74,7 +74,7 @@ def main() -> None:
             with torch.no_grad():
                 base_logp = torch.log_softmax(base.get_output_embeddings()(hidden), -1)
         r, _ = guide(hidden, ids, mask)
-        loss, _ = nado.nado_loss(r, base_logp, ids, batch["cont_mask"], batch["labels"], torch.ones(len(ids)), 0.5)
+        loss, _ = nado.nado_loss(r, base_logp, ids, batch["target_mask"], batch["labels"], torch.ones(len(ids)), 0.5)
         loss.backward()
         opt.step()
         opt.zero_grad()

@@ -67,8 +67,9 @@ def snakemake_project(tmp_path_factory):
 
 
 def test_snakemake_runs_the_tiny_dag_fast(snakemake_project):
+    """All methods on the tiny profile: 86 jobs, two at a time; each costs ~5 s of library imports at least."""
     root, seconds = snakemake_project
-    assert seconds < 180
+    assert seconds < 540
     metrics = json.loads((root / "results/metrics/base/toxicity.json").read_text())
     for key in [
         "expected_max_toxicity",

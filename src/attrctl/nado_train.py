@@ -9,6 +9,7 @@ import torch
 
 from attrctl import calibration, nado, training
 from attrctl.config import NadoConfig
+from attrctl.objectives import common
 
 
 def examples(rows: list[dict], label: str, threshold: float) -> list[dict]:
@@ -21,7 +22,7 @@ def examples(rows: list[dict], label: str, threshold: float) -> list[dict]:
         out.append(
             {
                 "prompt_ids": r["prompt_ids"],
-                "token_ids": r["token_ids"],
+                "target_ids": r["token_ids"],
                 "label": c,
                 "seq_logprob": float(sum(r["logprobs"])),
                 "prompt_id": r["prompt_id"],
@@ -32,26 +33,12 @@ def examples(rows: list[dict], label: str, threshold: float) -> list[dict]:
 
 
 def collate(batch: list[dict], pad_id: int) -> dict[str, torch.Tensor]:
-    """Right-padded prompt ⊕ continuation, with a mask of the continuation tokens."""
-    length = max(len(e["prompt_ids"]) + len(e["token_ids"]) for e in batch)
-    input_ids = torch.full((len(batch), length), pad_id, dtype=torch.long)
-    attention = torch.zeros_like(input_ids)
-    cont = torch.zeros_like(input_ids)
-    for i, e in enumerate(batch):
-        p, t = len(e["prompt_ids"]), len(e["token_ids"])
-        input_ids[i, : p + t] = torch.tensor(e["prompt_ids"] + e["token_ids"])
-        attention[i, : p + t] = 1
-        cont[i, p : p + t] = 1
-    out = {
-        "input_ids": input_ids,
-        "attention_mask": attention,
-        "cont_mask": cont,
-        "labels": torch.tensor([e["label"] for e in batch]),
-        "seq_logprobs": torch.tensor([e["seq_logprob"] for e in batch]),
-        "prompt_len": torch.tensor([len(e["prompt_ids"]) for e in batch]),
-    }
+    """The shared prompt ⊕ target batch, plus labels, sequence log-probs and cached hidden states if any."""
+    out = common.collate(batch, pad_id)
+    out["labels"] = torch.tensor([e["label"] for e in batch])
+    out["seq_logprobs"] = torch.tensor([e["seq_logprob"] for e in batch])
     if "hidden" in batch[0]:
-        hidden = torch.zeros(len(batch), length, batch[0]["hidden"].shape[-1])
+        hidden = torch.zeros(*out["input_ids"].shape, batch[0]["hidden"].shape[-1])
         for i, e in enumerate(batch):
             hidden[i, : len(e["hidden"])] = e["hidden"]
         out["hidden"] = hidden
@@ -69,7 +56,7 @@ def with_hidden_states(base, data: list[dict], pad_id: int, batch_size: int = 32
             base, batch["input_ids"].to(base.device), batch["attention_mask"].to(base.device)
         )
         for i, e in enumerate(part):
-            e["hidden"] = hidden[i, : len(e["prompt_ids"]) + len(e["token_ids"])].cpu()
+            e["hidden"] = hidden[i, : len(e["prompt_ids"]) + len(e["target_ids"])].cpu()
     return data
 
 
@@ -105,7 +92,7 @@ def train(
         ids, base_logp, r = _forward(base, nado_model, batch)
         weights = nado.importance_weights(batch["seq_logprobs"], temperature).to(r.device)
         return nado.nado_loss(
-            r, base_logp, ids, batch["cont_mask"].to(r.device), batch["labels"].to(r.device), weights, cfg.lambda_cons
+            r, base_logp, ids, batch["target_mask"].to(r.device), batch["labels"].to(r.device), weights, cfg.lambda_cons
         )
 
     return training.fit(
@@ -124,9 +111,9 @@ def diagnostics(base, nado_model, rows: list[dict], threshold: float, pad_id: in
         ids, base_logp, r = _forward(base, nado_model, batch)
         s = nado.success_rate(base_logp, r).cpu()  # S_j for every position
         a = torch.sigmoid(r[:, :-1].gather(-1, ids[:, 1:, None]).squeeze(-1)).cpu()  # R(x, t<=j+1)
-        cont = batch["cont_mask"]
+        cont = batch["target_mask"]
         for i, e in enumerate(part):
-            p, t = len(e["prompt_ids"]), len(e["token_ids"])
+            p, t = len(e["prompt_ids"]), len(e["target_ids"])
             r_x.append(float(s[i, p - 1]))  # R(x) = Σ_v p(v|x) σ(r_{P-1}[v])
             final.append(float(a[i, p + t - 2]))  # the estimate after the last token
             success.append(e["success"])

@@ -46,8 +46,10 @@ def main(argv: list[str] | None = None) -> None:
     )
     data = examples(rows, cfg.tnt.variant, cfg.tnt.max_negatives, cfg.tnt.positives_per_negative, cfg.seed)
     if not any(e["negative"] for e in data):
-        raise SystemExit("tnt_data: no sample of train block 1 has negative tokens, so TNT has nothing to unlearn; "
-                         "lower tnt.flag_fraction or oracle.threshold, or sample more (nado.samples_per_prompt)")
+        raise SystemExit(
+            "tnt_data: no sample of train block 1 has negative tokens, so TNT has nothing to unlearn; "
+            "lower tnt.flag_fraction or oracle.threshold, or sample more (nado.samples_per_prompt)"
+        )
     write_jsonl(paths.TNT_DATA, data)
     n_neg = sum(e["negative"] for e in data)
     tokens = sum(w < 0 for e in data for w in e["weights"])
