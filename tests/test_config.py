@@ -97,3 +97,12 @@ def test_snakemake_configfile_goes_through_validation(tmp_path):
 def test_missing_params_file(tmp_path):
     with pytest.raises(ConfigError, match="not found"):
         load(Path(tmp_path) / "params.yaml")
+
+
+def test_a_params_file_must_spell_out_what_dvc_tracks(tmp_path):
+    raw = merged({})
+    del raw["data"]["train_blocks"]  # valid for the typed config (it has a default), not for DVC
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw))
+    proc = run([PYTHON, "-m", "attrctl.stages.validate", "--params", "params.yaml"], tmp_path, check=False)
+    assert proc.returncode != 0 and "data.train_blocks missing" in proc.stderr
+    assert not (tmp_path / "results").exists()

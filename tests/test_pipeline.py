@@ -67,7 +67,8 @@ def snakemake_project(tmp_path_factory):
 
 
 def test_snakemake_runs_the_tiny_dag_fast(snakemake_project):
-    """All methods on the tiny profile: 86 jobs, two at a time; each costs ~5 s of library imports at least."""
+    """One model per kind of method on the tiny profile: ~60 jobs, two at a time; each job costs ~8 s of
+    library start-up (torch, transformers, scikit-learn, MLflow) however small its model."""
     root, seconds = snakemake_project
     assert seconds < 540
     metrics = json.loads((root / "results/metrics/base/toxicity.json").read_text())
@@ -90,7 +91,7 @@ def test_snakemake_runs_the_tiny_dag_fast(snakemake_project):
     params = yaml.safe_load((root / "params.yaml").read_text())
     assert [line.split(",")[0] for line in detox[1:]] == params["models"]
     tnt = [line.split(",")[0] for line in (root / "results/tables/tnt.csv").read_text().splitlines()[1:]]
-    assert tnt == ["base", "tnt_tnrr", "tnt_tnrr_a100", "tnt_nl", "tnt_nl_a100"]
+    assert tnt == ["base", "tnt_nl", "tnt_nl_a100"]
     efficiency = (root / "results/tables/efficiency.md").read_text()
     assert "critical path (6 jobs)" in efficiency and "critical path (4 jobs)" in efficiency
     for plot in ("tradeoff", "toxicity_hist"):
@@ -172,6 +173,7 @@ def test_dvc_repro_runs_the_dag_and_exp_run_validates(tmp_path):
     root = make_project(tmp_path / "p")
     params = yaml.safe_load((root / "params.yaml").read_text())
     params["models"] = ["base", "nado_decode", "nado_reg", "rl", "tnt_nl"]
+    params["tnt"]["sweep"] = []
     (root / "params.yaml").write_text(yaml.safe_dump(params))
     root = git_project(root, copy=False)
     out = run(["dvc", "repro"], root).stdout

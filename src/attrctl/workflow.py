@@ -89,6 +89,30 @@ def code_deps(stage: str, root: Path | None = None) -> list[str]:
     return sorted(str(f.resolve().relative_to(base)) for f in files)
 
 
+def missing_tracked(raw: dict[str, Any]) -> list[str]:
+    """Tracked param keys that a params file leaves to their defaults: DVC reads the file, not the defaults,
+    and refuses a stage whose params are missing, so every profile spells them out."""
+    missing = []
+    for key in sorted({k for keys in STAGE_PARAMS.values() for k in keys}):
+        value: Any = raw
+        for part in key.split("."):
+            if not isinstance(value, dict) or part not in value:
+                missing.append(key)
+                break
+            value = value[part]
+    return missing
+
+
+def check_complete(raw: dict[str, Any], origin: str) -> None:
+    missing = missing_tracked(raw)
+    if missing:
+        raise ConfigError(
+            f"invalid params in {origin}: {', '.join(missing)} missing; DVC tracks these keys and "
+            "reads them from the file, so write them out (their defaults are in "
+            "src/attrctl/config.py and params.yaml)"
+        )
+
+
 def tracked_params(config: dict[str, Any], stage: str) -> dict[str, Any]:
     """The values of a stage's tracked params (Snakemake `params:` re-run trigger)."""
     values = {}
@@ -103,6 +127,7 @@ def tracked_params(config: dict[str, Any], stage: str) -> dict[str, Any]:
 def validated(config: dict[str, Any], params_file: str = "params.yaml") -> dict[str, Any]:
     """Validate Snakemake's config at parse time; it must equal params.yaml, which is what the stages read."""
     cfg = parse(config, origin="snakemake config")
+    check_complete(config, "snakemake config")
     on_disk = load(params_file)
     if cfg != on_disk:
         raise ConfigError(
