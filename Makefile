@@ -27,6 +27,8 @@ test: setup
 
 bench: setup
 	python bench/sampling.py
+	python bench/nado.py
+	python bench/finetune.py
 
 lint: setup
 	ruff check src tests bench && ruff format --check src tests bench

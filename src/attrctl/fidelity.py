@@ -31,7 +31,7 @@ def disfluencies(text: str) -> dict[str, int]:
 
 
 @torch.no_grad()
-def kl_to_original(model, original, rows: list[dict], pad_id: int, limit: int = 200, batch_size: int = 16) -> float:
+def kl_to_original(model, original, rows: list[dict], pad_id: int, limit: int = 96, batch_size: int = 16) -> float:
     """Mean per-token KL(pθ ‖ p0) over the continuation positions of held-out samples."""
     examples = [{"prompt_ids": r["prompt_ids"], "target_ids": r["token_ids"]} for r in rows if r["token_ids"]][:limit]
     total, count = 0.0, 0.0
