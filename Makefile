@@ -26,6 +26,7 @@ test: setup
 	pytest -q
 
 bench: setup
+	snakemake --cores 1 results/models/base   # the converted base model the benchmarks read
 	python bench/sampling.py
 	python bench/nado.py
 	python bench/finetune.py
