@@ -195,3 +195,16 @@ def schedule_samples(config: dict[str, Any]) -> list[str]:
                 model, split = schedule.sample_source(name, k, iterations)
                 found.add(f"results/metrics/{model}/sample_{split}.json")
     return sorted(found)
+
+
+def schedule_priority(wildcards: Any) -> int:
+    """Snakemake priority: the jobs of the NADO schedules (train-split sampling and annotation, NADO training,
+    the nado_reg fine-tunes) form the DAG's longest chain, so they go first and the independent jobs (baselines,
+    TNT, evaluation) fill the other cores alongside them instead of after them."""
+    values = dict(wildcards.items())
+    on_chain = (
+        values.get("split", "").startswith("train")
+        or "schedule" in values
+        or values.get("model", "").startswith("nado_reg")
+    )
+    return 10 if on_chain else 0

@@ -4,6 +4,7 @@ from attrctl.workflow import (
     finetune_inputs,
     nado_names,
     prompt_file,
+    schedule_priority,
     schedule_samples,
     task_files,
     trained_models,

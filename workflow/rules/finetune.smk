@@ -33,6 +33,7 @@ rule finetune:
         model=r"sft|filter|nado_reg(_parallel)?(_adaptive|_i\d+)?|tnt_[a-z]+(_a[\dpem]+)?",
     resources:
         gpu=1,
+    priority: schedule_priority
     shell:
         TRAIN_STAGE.format("finetune") + " --model {wildcards.model}"
 

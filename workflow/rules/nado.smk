@@ -17,6 +17,7 @@ rule train_nado:
         k=r"\d+",
     resources:
         gpu=1,
+    priority: schedule_priority
     shell:
         TRAIN_STAGE.format("train_nado") + " --schedule {wildcards.schedule} --iter {wildcards.k}"
 

@@ -16,6 +16,7 @@ rule sample:
         tracked("sample"),
     resources:
         gpu=1,
+    priority: schedule_priority
     shell:
         STAGE.format("sample") + " --model {wildcards.model} --split {wildcards.split}"
 
@@ -30,6 +31,7 @@ rule annotate:
         "results/annotations/{model}/{split}.jsonl",
     params:
         tracked("annotate"),
+    priority: schedule_priority
     shell:
         STAGE.format("annotate") + " --model {wildcards.model} --split {wildcards.split}"
 
