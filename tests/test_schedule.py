@@ -6,6 +6,7 @@ import pytest
 from conftest import REPO, make_project
 
 from attrctl import schedule
+from attrctl.workflow import schedule_priority
 
 
 def test_model_names_roundtrip():
@@ -30,6 +31,16 @@ def test_tnt_names_roundtrip():
         plan = schedule.finetune_plan(schedule.tnt_name("tnrr", alpha), 2)
         assert (plan.objective, plan.loss, plan.alpha) == ("tnt", "tnrr", alpha)
     assert schedule.tnt_name("nl", 0.5) == "tnt_nl_a0p5"
+
+
+def test_schedule_jobs_get_priority():
+    class Wildcards(dict):  # what Snakemake hands a priority function: named values with .items()
+        pass
+
+    chain = [{"model": "base", "split": "train1"}, {"schedule": "parallel", "k": "2"}, {"model": "nado_reg_i1"}]
+    rest = [{"model": "base", "split": "eval"}, {"model": "sft"}, {"model": "tnt_nl_a100", "split": "eval_greedy"}]
+    assert [schedule_priority(Wildcards(w)) for w in chain] == [10, 10, 10]
+    assert [schedule_priority(Wildcards(w)) for w in rest] == [0, 0, 0]
 
 
 def test_plans():

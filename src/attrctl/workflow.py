@@ -200,7 +200,8 @@ def schedule_samples(config: dict[str, Any]) -> list[str]:
 def schedule_priority(wildcards: Any) -> int:
     """Snakemake priority: the jobs of the NADO schedules (train-split sampling and annotation, NADO training,
     the nado_reg fine-tunes) form the DAG's longest chain, so they go first and the independent jobs (baselines,
-    TNT, evaluation) fill the other cores alongside them instead of after them."""
+    TNT, evaluation) fill the other cores alongside them instead of after them. nado_reg_adaptive shares the
+    prefix and is the longest single fine-tune, so it starts early too."""
     values = dict(wildcards.items())
     on_chain = (
         values.get("split", "").startswith("train")
