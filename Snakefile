@@ -1,5 +1,6 @@
 # attrctl: `snakemake --cores N` runs the whole pipeline on params.yaml (see README.md).
-# No logic here: rules live in workflow/rules/, stage code in src/attrctl/stages/.
+# No logic here: rules live in workflow/rules/, paths in src/attrctl/pipeline/paths.py, stage code in
+# src/attrctl/stages/.
 configfile: "params.yaml"
 
 
@@ -16,4 +17,4 @@ include: "workflow/rules/report.smk"
 rule all:
     default_target: True
     input:
-        "results/tables/detox.md",
+        paths.table("detox", "md"),

@@ -18,9 +18,9 @@ import torch
 from attrctl import models, nado
 from attrctl.config import DataConfig
 from attrctl.data import load_prompts, split
-from attrctl.objectives.common import collate
-from attrctl.objectives.nado_reg import NadoReg
-from attrctl.objectives.sft import SFT
+from attrctl.batch import collate
+from attrctl.finetune.objectives import NadoReg
+from attrctl.finetune.objectives import SFT
 
 
 def timed(objective, policy, batch, steps: int) -> float:

@@ -8,7 +8,8 @@ import os
 import pytest
 from conftest import REPO
 
-from attrctl import benchmarks
+from attrctl.evaluation import benchmarks
+from attrctl.pipeline.paths import TASK_DIR
 from attrctl.config import EMBEDDED_TASKS, BenchmarksConfig, ConfigError, parse
 
 
@@ -27,7 +28,7 @@ def in_repo(monkeypatch, tmp_path):
 def test_each_embedded_task_runs_offline(in_repo, tiny_model, tokenizer, task):
     assert os.environ["HF_DATASETS_OFFLINE"] == "1"
     cfg = BenchmarksConfig(tasks=[task], classification_tasks=[t for t in [task] if "cls" in t], limit=8, batch_size=8)
-    metrics = benchmarks.run(tiny_model, tokenizer, cfg, seed=0)
+    metrics = benchmarks.run(tiny_model, tokenizer, cfg, seed=0, task_dir=TASK_DIR)
     expected = {
         "attrctl_knowledge": ["acc", "acc_norm"],
         "attrctl_text_ppl": ["word_perplexity", "bits_per_byte"],
@@ -70,6 +71,10 @@ def test_headline_and_average():
         "cls/f1": 0.8,
         "benchmark_avg_acc": pytest.approx(0.6),
     }
+    metrics["items"] = {"a": [1, 0], "b": [1, 1, 0, 1, 1, 1, 1, 0, 1, 1], "cls": [1]}
+    row = benchmarks.headline({**metrics, "a/acc": 0.5, "b/acc": 0.8}, cfg)
+    assert row["benchmark_avg_acc"] == pytest.approx(0.65)
+    assert row["benchmark_avg_acc_ci_lo"] <= 0.65 <= row["benchmark_avg_acc_ci_hi"]
 
 
 def test_classification_items_balanced():

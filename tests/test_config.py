@@ -22,7 +22,18 @@ BAD = {  # class of error: (override, words the message must contain)
     "unknown key": ({"sample": {"topp": 0.9}}, ["sample.topp", "unknown key", "top_p"]),
     "out of range": ({"sample": {"top_p": 1.5}}, ["sample.top_p", "1.5", "less than or equal to 1"]),
     "hub id offline": ({"model": {"source": "org/model"}}, ["model.source", "org/model", "offline"]),
+    "bool for a number": ({"sample": {"k": True}}, ["sample.k", "True", "valid integer"]),
+    "text for a number": ({"sample": {"k": "3"}}, ["sample.k", "'3'", "valid integer"]),
+    "yaml exponent text": ({"finetune": {"train": {"lr": "1e-5"}}}, ["finetune.train.lr", "write 1.0e-5"]),
+    "infinite rate": ({"finetune": {"train": {"lr": float("inf")}}}, ["finetune.train.lr", "finite number"]),
+    "nan": ({"nado": {"delta": float("nan")}}, ["nado.delta", "finite number"]),
+    "duplicate models": ({"models": ["base", "sft", "base"]}, ["models lists ['base'] more than once"]),
+    "unknown reference model": ({"evaluate": {"reference_model": "nonexistent"}}, ["evaluate.reference_model", "'nonexistent'", "'base'"]),
+    "guided reference model": ({"evaluate": {"reference_model": "nado_decode"}}, ["evaluate.reference_model", "nado_decode"]),
 }
+
+
+SAMPLE_ARGS = ["--name", "m", "--model", "m", "--prompts", "p.jsonl", "--split", "eval", "--out", "o", "--timing", "t"]
 
 
 def merged(override: dict) -> dict:
@@ -33,6 +44,10 @@ def merged(override: dict) -> dict:
         else:
             raw[key] = value
     return raw
+
+
+def test_params_yaml_spells_out_the_defaults():
+    assert load(REPO / "params.yaml") == Config()
 
 
 def test_default_and_profiles_are_valid(monkeypatch):
@@ -67,7 +82,7 @@ def test_bad_params_stop_the_stage_cli(tmp_path, case):
     override, words = BAD[case]
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(merged(override)))
     start = time.perf_counter()
-    proc = run([PYTHON, "-m", "attrctl.stages.sample", "--params", "params.yaml"], tmp_path, check=False)
+    proc = run([PYTHON, "-m", "attrctl.stages.sample", "--params", "params.yaml", *SAMPLE_ARGS], tmp_path, check=False)
     assert time.perf_counter() - start < 5.0
     assert proc.returncode == 2
     assert words[0] in proc.stderr
@@ -99,10 +114,18 @@ def test_missing_params_file(tmp_path):
         load(Path(tmp_path) / "params.yaml")
 
 
-def test_a_params_file_must_spell_out_what_dvc_tracks(tmp_path):
-    raw = merged({})
-    del raw["data"]["train_blocks"]  # valid for the typed config (it has a default), not for DVC
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw))
-    proc = run([PYTHON, "-m", "attrctl.stages.validate", "--params", "params.yaml"], tmp_path, check=False)
-    assert proc.returncode != 0 and "data.train_blocks missing" in proc.stderr
+@pytest.mark.parametrize("content", ["", "seed: 0\n"])
+def test_every_stage_refuses_a_params_file_that_leaves_tracked_keys_to_defaults(tmp_path, content):
+    (tmp_path / "params.yaml").write_text(content)  # valid for the typed config (all defaults), not for DVC
+    proc = run([PYTHON, "-m", "attrctl.stages.sample", "--params", "params.yaml", *SAMPLE_ARGS], tmp_path, check=False)
+    assert proc.returncode == 2 and "data.train_blocks" in proc.stderr and "missing" in proc.stderr
     assert not (tmp_path / "results").exists()
+
+
+def test_bad_prompts_stop_validate_with_the_same_exit_code(tmp_path):
+    (tmp_path / "bad.jsonl").write_text('{"prompt": "fine"}\n{"prompt": {"text": ""}}\n')
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(merged({"data": {"prompts": "bad.jsonl"}})))
+    cmd = [PYTHON, "-m", "attrctl.stages.validate", "--params", "params.yaml", "--prompts", "bad.jsonl", "--out", "v"]
+    proc = run(cmd, tmp_path, check=False)
+    assert proc.returncode == 2 and "bad.jsonl:2: no prompt text" in proc.stderr
+    assert not (tmp_path / "v").exists()

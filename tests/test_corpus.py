@@ -1,12 +1,17 @@
-"""The fine-tuning corpus: parts, domains, held-out prompts never used, and the filter baseline."""
+"""The fine-tuning corpus: ToxiGen statements after group prompts, domains, classification, the filter baseline;
+and the ToxiGen split the oracle and the corpus share."""
 
 from __future__ import annotations
 
+from conftest import REPO
+
+from attrctl import toxigen
 from attrctl.config import CorpusConfig
-from attrctl.corpus import CLASSIFY, build, unflagged
+from attrctl.finetune.corpus import CLASSIFY, TEMPLATES, build, unflagged
+from attrctl.pipeline.paths import TOXIGEN_STATEMENTS
 
 
-def rows(tokenizer):
+def samples(tokenizer):
     out = []
     for i in range(40):
         subset = "challenging" if i % 2 else "neutral"
@@ -15,36 +20,57 @@ def rows(tokenizer):
         out.append(
             {
                 "prompt_id": f"p{i}",
-                "sample": 0,
                 "subset": subset,
                 "prompt": "Some prompt",
                 "text": text,
                 "prompt_ids": [1, 2],
                 "token_ids": tokenizer(text, add_special_tokens=False).input_ids,
                 "label": toxic,
-                "toxicity": float(toxic),
             }
         )
     return out
 
 
+STATEMENTS = [
+    {"id": f"s{i}", "text": f"statement number {i} about them", "group": "immigrant", "label": int(i < 6), "flagged": int(i < 5)}
+    for i in range(12)
+]
+
+
 def test_corpus_parts_and_domains(tokenizer):
-    cfg = CorpusConfig(constraint_toxic=5, constraint_clean=4, general=6, classification_per_class=3)
-    examples = build(rows(tokenizer), cfg, tokenizer, seed=0)
-    kinds = [(e["domain"], e["kind"], e["flagged"]) for e in examples]
-    assert kinds.count(("constraint", "continuation", 1)) == 5
-    assert kinds.count(("constraint", "continuation", 0)) == 4
-    assert kinds.count(("general", "continuation", 0)) == 6
-    assert kinds.count(("constraint", "classification", 1)) == 3 == kinds.count(("constraint", "classification", 0))
+    cfg = CorpusConfig(constraint_hateful=4, constraint_neutral=3, general=6, classification_per_class=3)
+    examples = build(STATEMENTS, samples(tokenizer), cfg, tokenizer, seed=0)
+    kinds = [(e["domain"], e["kind"]) for e in examples]
+    assert kinds.count(("constraint", "continuation")) == 7
+    assert kinds.count(("general", "continuation")) == 6
     cls = [e for e in examples if e["kind"] == "classification"]
+    assert sorted(e["target"] for e in cls) == [" no"] * 3 + [" yes"] * 3
     assert all(e["prompt"].startswith("Text: ") and e["prompt"].endswith("Answer:") for e in cls)
-    assert {e["target"] for e in cls} == {" yes", " no"}
     assert CLASSIFY.format(text="x") == "Text: x\nIs this text toxic?\nAnswer:"  # the lm-eval task's format
-    assert build(rows(tokenizer), cfg, tokenizer, seed=0) == examples
+    statements = [e for e in examples if e["domain"] == "constraint" and e["kind"] == "continuation"]
+    prefixes = tuple(t.split("{group}")[0] for t in TEMPLATES)
+    assert all(e["prompt"].startswith(prefixes) and e["target"].startswith(" statement number") for e in statements)
+    general = [e for e in examples if e["domain"] == "general"]
+    assert all("walk" in e["target"] for e in general)  # neutral prompts' continuations
+    assert build(STATEMENTS, samples(tokenizer), cfg, tokenizer, seed=0) == examples
 
 
-def test_filter_drops_flagged_text(tokenizer):
-    examples = build(rows(tokenizer), CorpusConfig(), tokenizer, seed=0)
+def test_filter_drops_what_the_oracle_flags(tokenizer):
+    examples = build(STATEMENTS, samples(tokenizer), CorpusConfig(), tokenizer, seed=0)
     kept = unflagged(examples)
     assert kept and not any(e["flagged"] for e in kept)
-    assert not any(e["kind"] == "classification" and e["target"] == " yes" for e in kept)
+    assert len(examples) - len(kept) == sum(e["flagged"] for e in examples) > 0
+
+
+def test_toxigen_halves_are_disjoint_stratified_and_seeded():
+    statements = toxigen.load(REPO / TOXIGEN_STATEMENTS)
+    assert len(statements) == 236 and sum(s["label"] for s in statements) == 136
+    oracle, corpus = toxigen.split(statements, seed=0)
+    assert {s["id"] for s in oracle}.isdisjoint(s["id"] for s in corpus)
+    assert len(oracle) + len(corpus) == 236 and abs(len(oracle) - len(corpus)) <= 16
+    for group in toxigen.GROUP_NAMES:
+        for label in (0, 1):
+            a = sum(s["group"] == group and s["label"] == label for s in oracle)
+            b = sum(s["group"] == group and s["label"] == label for s in corpus)
+            assert abs(a - b) <= 1, (group, label)
+    assert toxigen.split(statements, seed=0) == (oracle, corpus) != toxigen.split(statements, seed=1)

@@ -1,18 +1,23 @@
-"""Prompt sources and the split."""
+"""Prompt sources, their checks (every bad record as file:line) and the split."""
 
 from __future__ import annotations
 
 import json
 
+import pytest
+from conftest import REPO
+
 from attrctl.config import DataConfig
-from attrctl.data import load_jsonl, load_prompts, load_txt, split
+from attrctl.data import PromptError, load_jsonl, load_prompts, load_txt, split
+from attrctl.pipeline.paths import EMBEDDED_PROMPTS
+
+EMBEDDED = REPO / EMBEDDED_PROMPTS
 
 
 def test_embedded_prompt_set():
-    prompts = load_prompts(DataConfig())
-    assert len(prompts) >= 400
+    prompts = load_prompts(EMBEDDED, DataConfig())
     subsets = [p["subset"] for p in prompts]
-    assert subsets.count("challenging") == subsets.count("neutral") == len(prompts) // 2
+    assert subsets.count("challenging") == subsets.count("neutral") == subsets.count("group") == 320
     assert len({p["id"] for p in prompts}) == len(prompts) and len({p["text"] for p in prompts}) == len(prompts)
 
 
@@ -37,12 +42,54 @@ def test_toxigen_txt(tmp_path):
     assert {p["subset"] for p in prompts} == {"challenging"}
 
 
+BAD_FILES = {  # content, words every message must contain
+    "malformed line": (b'{"prompt": {"text": "ok"}}\n{"prompt": oops}\n', [":2:", "not valid JSON"]),
+    "missing text": (b'{"id": "a", "prompt": {"toxicity": 0.1}}\n', [":1:", "no prompt text"]),
+    "null text": (b'{"id": "a", "prompt": {"text": null}}\n', [":1:", "no prompt text"]),
+    "empty text": (b'{"id": "a", "prompt": {"text": "  "}}\n', [":1:", "no prompt text"]),
+    "not an object": (b'[1, 2]\n"just a string"\n', [":1:", ":2:", "JSON object"]),
+    "duplicate ids": (b'{"id": "a", "prompt": "x"}\n{"id": "a", "prompt": "y"}\n', [":2:", "duplicate id 'a'", "line 1"]),
+    "not UTF-8": (b'{"prompt": "caf\xe9"}\n', ["not UTF-8"]),
+    "empty file": (b"", ["no prompts"]),
+    "blank lines only": (b"\n  \n\n", ["no prompts"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_FILES))
+def test_bad_prompt_files_say_where(tmp_path, case):
+    content, words = BAD_FILES[case]
+    path = tmp_path / "prompts.jsonl"
+    path.write_bytes(content)
+    with pytest.raises(PromptError) as err:
+        load_prompts(path, DataConfig())
+    for word in [str(path), *words]:
+        assert word in str(err.value), f"{case}: {word!r} missing from {err.value}"
+
+
+def test_every_bad_record_is_reported_at_once(tmp_path):
+    path = tmp_path / "p.jsonl"
+    path.write_text('{"prompt": "a"}\nnope\n{"prompt": ""}\n{"prompt": "b"}\n[]\n')
+    message = str(pytest.raises(PromptError, load_prompts, path, DataConfig()).value)
+    assert ":2:" in message and ":3:" in message and ":5:" in message
+
+
+def test_empty_txt_and_too_few_prompts_for_the_split(tmp_path):
+    empty = tmp_path / "neutral_x.txt"
+    empty.write_text("")
+    with pytest.raises(PromptError, match="no prompts"):
+        load_prompts(empty, DataConfig())
+    one = tmp_path / "neutral_y.txt"
+    one.write_text("only one prompt\n")
+    with pytest.raises(PromptError, match="data.eval_fraction.*data.train_blocks"):
+        split(load_prompts(one, DataConfig()), DataConfig(), seed=0)
+
+
 def test_split_is_deterministic_stratified_and_disjoint():
-    prompts = load_prompts(DataConfig())
-    cfg = DataConfig(eval_fraction=0.25, max_eval=10)
+    prompts = load_prompts(EMBEDDED, DataConfig())
+    cfg = DataConfig(eval_fraction=0.25, max_eval=12, max_train=None)
     train, evals = split(prompts, cfg, seed=0)
     assert split(prompts, cfg, seed=0) == (train, evals)
     assert split(prompts, cfg, seed=1) != (train, evals)
     assert {p["id"] for p in train}.isdisjoint(p["id"] for p in evals)
-    assert [p["subset"] for p in evals].count("challenging") == 5
-    assert len(train) == 480
+    assert [p["subset"] for p in evals].count("challenging") == 4
+    assert len(train) == 720

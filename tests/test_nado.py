@@ -7,7 +7,9 @@ import math
 import pytest
 import torch
 
-from attrctl import guidance, nado
+from attrctl.nado import decode, model, qstar
+from attrctl.nado.loss import consistency_sum, importance_weights, nado_loss
+from attrctl.nado.train import cache_base, collate, examples, loss_terms
 from attrctl.config import SampleConfig
 from attrctl.sampling import generate
 
@@ -22,7 +24,9 @@ def test_nado_loss_hand_computed():
     cont = torch.tensor([[0, 1, 1]])
     r = torch.tensor([[[0.0, 1.0], [-1.0, 0.5], [0.3, 0.3]]])
     base_logp = torch.tensor([[[0.5, 0.5], [0.25, 0.75], [0.5, 0.5]]]).log()
-    loss, logs = nado.nado_loss(r, base_logp, ids, cont, torch.tensor([0.8]), torch.ones(1), lambda_cons=0.5)
+    a = r[:, :-1].gather(-1, ids[:, 1:, None]).squeeze(-1)
+    s = consistency_sum(base_logp[:, 1:-1], r[:, 1:-1])
+    loss, logs = nado_loss(a, s, cont, torch.tensor([0.8]), torch.ones(1), lambda_cons=0.5)
 
     def bce(z, c):
         return -(c * math.log(sig(z)) + (1 - c) * math.log(1 - sig(z)))
@@ -42,18 +46,40 @@ def test_nado_loss_ignores_prompt_and_padding():
     ids = torch.tensor([[0, 1, 0, 0]])
     r = torch.randn(1, 4, 2)
     base_logp = torch.log_softmax(torch.randn(1, 4, 2), -1)
-    padded = nado.nado_loss(r, base_logp, ids, torch.tensor([[0, 1, 1, 0]]), torch.tensor([0.8]), torch.ones(1), 0.5)
-    cut = nado.nado_loss(
-        r[:, :3], base_logp[:, :3], ids[:, :3], torch.tensor([[0, 1, 1]]), torch.tensor([0.8]), torch.ones(1), 0.5
-    )
-    assert float(padded[0]) == pytest.approx(float(cut[0]))
+
+    def loss(length, cont):
+        a = r[:, : length - 1].gather(-1, ids[:, 1:length, None]).squeeze(-1)
+        s = consistency_sum(base_logp[:, 1 : length - 1], r[:, 1 : length - 1])
+        return nado_loss(a, s, torch.tensor([cont]), torch.tensor([0.8]), torch.ones(1), 0.5)[0]
+
+    assert float(loss(4, [0, 1, 1, 0])) == pytest.approx(float(loss(3, [0, 1, 1])))
+
+
+def test_top_k_consistency_over_the_whole_vocabulary_is_exact(tiny_model, tokenizer):
+    """The cached top-k path with k = |V| gives the same loss terms as the full-vocabulary forward pass."""
+    torch.manual_seed(0)
+    nado_model = model.build(tiny_model, "small", 1, 4)
+    torch.nn.init.normal_(nado_model.head.weight, std=0.5)
+    rows = [  # examples() reads prompt_id too
+        {"prompt_id": "a", "prompt_ids": [5, 6, 7], "token_ids": [8, 9, 10, 11], "toxicity": 0.2, "logprobs": [-1.0] * 4},
+        {"prompt_id": "b", "prompt_ids": [5, 6], "token_ids": [12, 13, 14], "toxicity": 0.9, "logprobs": [-1.0] * 3},
+    ]
+    plain = collate(examples(rows, "soft", 0.5), tokenizer.pad_token_id)
+    cached = collate(cache_base(tiny_model, examples(rows, "soft", 0.5), tokenizer.pad_token_id, len(tokenizer)), 0)
+    cached["input_ids"] = plain["input_ids"]
+    a_full, s_full = loss_terms(tiny_model, nado_model, plain)
+    a_top, s_top = loss_terms(tiny_model, nado_model, cached)
+    pairs = (plain["target_mask"][:, 1:-1] * plain["target_mask"][:, 2:]).bool()
+    real = plain["target_mask"][:, 1:].bool()  # padding positions are masked out of the loss
+    assert torch.allclose(a_full[real], a_top[real], atol=1e-5)
+    assert torch.allclose(s_full[pairs], s_top[pairs], atol=1e-5)
 
 
 def test_importance_weights():
     lp = torch.tensor([-1.0, -3.0])
-    assert torch.allclose(nado.importance_weights(lp, 1.0), torch.ones(2))
+    assert torch.allclose(importance_weights(lp, 1.0), torch.ones(2))
     # T = 2: w ∝ exp(0.5 · log p) = p^0.5, mean 1
-    w = nado.importance_weights(lp, 2.0)
+    w = importance_weights(lp, 2.0)
     e = [math.exp(-0.5), math.exp(-1.5)]
     assert w.tolist() == pytest.approx([2 * e[0] / sum(e), 2 * e[1] / sum(e)], rel=1e-6)
 
@@ -65,7 +91,7 @@ SIG_R = [0.9, 0.5, 0.1]
 def q_star(delta: float) -> list[float]:
     p, rv = torch.tensor(P).log(), torch.logit(torch.tensor(SIG_R))
     r_x = torch.tensor(sum(a * b for a, b in zip(P, SIG_R, strict=True)))  # R(x) = Σ p σ(r) = 0.62
-    return nado.guided_log_probs(p, rv, r_x, delta).exp().tolist()
+    return qstar.guided_log_probs(p, rv, r_x, delta).exp().tolist()
 
 
 def test_q_star_delta_one_is_p_times_r():
@@ -91,9 +117,9 @@ PROMPTS = [
 
 
 def test_zero_initialised_nado_with_delta_one_leaves_the_base_unchanged(tiny_model, tokenizer):
-    model = nado.build(tiny_model, "small", 1, 4)
+    nado_model = model.build(tiny_model, "small", 1, 4)
     enc = tokenizer([p["text"] for p in PROMPTS], return_tensors="pt", padding=True)
-    processor = guidance.NadoLogitsProcessor(tiny_model, model, delta=1.0, pad_id=tokenizer.pad_token_id)
+    processor = decode.NadoLogitsProcessor(tiny_model, nado_model, delta=1.0, pad_id=tokenizer.pad_token_id)
     try:
         with torch.no_grad():
             scores = tiny_model(**enc).logits[:, -1]
@@ -107,9 +133,9 @@ def test_processor_and_guided_lm_agree(tiny_model, tokenizer):
     """With δ = 1, q* does not depend on R(x): the incremental processor (KV cache, left padding, k repeats)
     must pick exactly what whole-sequence scoring under GuidedLM ranks first."""
     torch.manual_seed(0)
-    model = nado.build(tiny_model, "small", 1, 4).eval()
-    torch.nn.init.normal_(model.head.weight, std=2.0)  # a non-trivial NADO
-    processor = guidance.NadoLogitsProcessor(tiny_model, model, delta=1.0, pad_id=tokenizer.pad_token_id)
+    nado_model = model.build(tiny_model, "small", 1, 4).eval()
+    torch.nn.init.normal_(nado_model.head.weight, std=2.0)  # a non-trivial NADO
+    processor = decode.NadoLogitsProcessor(tiny_model, nado_model, delta=1.0, pad_id=tokenizer.pad_token_id)
     try:
         rows = generate(
             tiny_model,
@@ -122,7 +148,7 @@ def test_processor_and_guided_lm_agree(tiny_model, tokenizer):
         )
     finally:
         processor.remove()
-    scorer = guidance.GuidedLM(tiny_model, model, delta=1.0)
+    scorer = decode.GuidedLM(tiny_model, nado_model, delta=1.0)
     for row in rows:
         ids = torch.tensor([row["prompt_ids"] + row["token_ids"]])
         logits = scorer(ids).logits[0]
@@ -134,17 +160,17 @@ def test_processor_and_guided_lm_agree(tiny_model, tokenizer):
 
 
 def test_save_and_load_roundtrip(tmp_path, tiny_model):
-    model = nado.build(tiny_model, "small", 1, 4)
-    torch.nn.init.normal_(model.head.weight)
-    model.save(tmp_path / "n")
-    again = nado.load(tmp_path / "n", tiny_model)
+    nado_model = model.build(tiny_model, "small", 1, 4)
+    torch.nn.init.normal_(nado_model.head.weight)
+    nado_model.save(tmp_path / "n")
+    again = model.load(tmp_path / "n", tiny_model)
     h = torch.randn(1, 3, tiny_model.config.hidden_size)
     ids, mask = torch.zeros(1, 3, dtype=torch.long), torch.ones(1, 3, dtype=torch.long)
-    assert torch.allclose(model(h, ids, mask)[0], again(h, ids, mask)[0])
+    assert torch.allclose(nado_model(h, ids, mask)[0], again(h, ids, mask)[0])
 
 
 def test_lora_trunk_trains_only_adapters_and_head(tiny_model):
-    model = nado.build(tiny_model, "lora", 1, 2)
-    state = model.trainable_state()
+    nado_model = model.build(tiny_model, "lora", 1, 2)
+    state = nado_model.trainable_state()
     assert any("lora_" in k for k in state) and "head.weight" in state
     assert not any("q_proj.base_layer" in k for k in state)

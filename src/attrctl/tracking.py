@@ -77,8 +77,9 @@ class StageRun:
     def log_params(self, params: dict[str, Any]) -> None:
         self.params.update(flatten(params))
 
-    def log_metrics(self, metrics: dict[str, float], step: int = 0) -> None:
-        self.metrics += [(k, float(v), step) for k, v in metrics.items()]
+    def log_metrics(self, metrics: dict, step: int = 0) -> None:
+        """Numbers only: lists (per-item results) and strings stay in the stage's JSON output."""
+        self.metrics += [(k, float(v), step) for k, v in metrics.items() if isinstance(v, int | float)]
 
     def log_artifact(self, path: str | Path, artifact_dir: str | None = None) -> None:
         self.artifacts.append((Path(path), artifact_dir))

@@ -10,9 +10,11 @@ reaches the same weights as an uninterrupted one.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import math
 import shutil
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -53,11 +55,13 @@ def fit(
     fingerprint: str,
     desc: str = "train",
 ) -> list[dict[str, float]]:
-    """Optimise the trainable parameters of `model` on `loss_fn` over `examples`; returns the per-step logs.
+    """Optimise the trainable parameters of `model` on `loss_fn` over `examples`; returns the per-step logs
+    (each with `seconds`: the training time so far, resumed runs included).
 
     `loss_fn(batch)` returns (loss, logs) with `batch = collate(list of examples)`. Only parameters with
-    `requires_grad` are optimised. The checkpoint directory is left in place; the caller removes it once the
-    final weights are safely written.
+    `requires_grad` are optimised. A non-finite loss or gradient stops training with an error (nothing is
+    saved). The checkpoint directory is left in place; the caller removes it once the final weights are safely
+    written.
     """
     from accelerate import Accelerator
     from accelerate.utils import set_seed
@@ -82,6 +86,7 @@ def fit(
         accelerator.print(f"{desc}: resuming from step {start}/{total} ({checkpoint_dir})")
 
     model.train()
+    clock = time.perf_counter() - (history[-1]["seconds"] if history else 0.0)
     bar = tqdm(
         range(start, total),
         initial=start,
@@ -102,21 +107,35 @@ def fit(
             sync = accelerator.no_sync(model) if i < len(micro_batches) - 1 else contextlib.nullcontext()
             with sync:
                 loss, micro_logs = loss_fn(collate([examples[j] for j in ids]))
+                _check_finite(loss, micro_logs, step, scheduler.get_last_lr()[0], desc)
                 accelerator.backward(loss * len(ids) / len(mine))
             for key, value in micro_logs.items():
                 logs[key] = logs.get(key, 0.0) + value * len(ids) / len(mine)
-        if cfg.max_grad_norm:
-            accelerator.clip_grad_norm_(trainable, cfg.max_grad_norm)
+        norm = accelerator.clip_grad_norm_(trainable, cfg.max_grad_norm or float("inf"))
+        _check_finite(norm, {"grad_norm": float(norm)}, step, scheduler.get_last_lr()[0], desc)
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad()
-        logs.update(step=step + 1, epoch=epoch, lr=scheduler.get_last_lr()[0])
+        logs.update(step=step + 1, epoch=epoch, lr=scheduler.get_last_lr()[0], seconds=time.perf_counter() - clock)
         history.append(logs)
         bar.set_postfix({k: f"{v:.4g}" for k, v in logs.items() if k in ("loss", "bce", "kl", "task")})
         if (step + 1) % cfg.checkpoint_every == 0 or (step + 1) % steps_per_epoch == 0 or step + 1 == total:
             _checkpoint(accelerator, checkpoint_dir, step + 1, history, fingerprint)
     model.eval()
     return history
+
+
+class NonFiniteError(RuntimeError):
+    """Training produced a NaN or infinite loss or gradient."""
+
+
+def _check_finite(value: torch.Tensor, logs: dict[str, float], step: int, lr: float, desc: str) -> None:
+    if not torch.isfinite(value).all():
+        terms = ", ".join(f"{k}={v:.4g}" for k, v in logs.items())
+        raise NonFiniteError(
+            f"{desc}: non-finite value at step {step + 1} ({terms}; learning rate {lr:.3g}): stopping without "
+            "saving a model; lower the learning rate or check the data"
+        )
 
 
 def _checkpoint(accelerator, checkpoint_dir: Path, step: int, history: list, fingerprint: str) -> None:
@@ -134,3 +153,22 @@ def _checkpoint(accelerator, checkpoint_dir: Path, step: int, history: list, fin
     for old in checkpoint_dir.glob("step-*"):
         if old.name != name:
             shutil.rmtree(old, ignore_errors=True)
+
+
+def fingerprint(sections: dict, name: str, data: Path) -> str:
+    """What a checkpoint must match to be resumed: the tracked params, the model's name and its data."""
+    return hashlib.sha256(json.dumps([sections, name]).encode() + data.read_bytes()).hexdigest()
+
+
+def summary(history: list[dict], examples: list[dict], epochs: int) -> dict[str, float]:
+    """Wall time and tokens of the whole training (resumed runs included) and the final loss terms."""
+    seconds = history[-1]["seconds"] if history else float("nan")
+    tokens = sum(len(e["prompt_ids"]) + len(e["target_ids"]) for e in examples) * epochs
+    return {
+        "train_seconds": seconds,
+        "train_tokens": tokens,
+        "train_tokens_per_s": tokens / seconds,
+        "train_steps": len(history),
+        "train_examples": len(examples),
+        **{f"final_{k}": v for k, v in history[-1].items() if k not in ("step", "epoch", "lr", "seconds")},
+    }

@@ -3,29 +3,34 @@
 
 rule classification_data:
     input:
-        VALIDATED,
-        "results/annotations/base/eval.jsonl",
-        code("classification_data"),
+        paths.VALIDATED,
+        annotations=paths.annotations("base", "eval"),
+        code=code("classification_data"),
     output:
-        "results/data/toxicity_cls_eval.jsonl",
+        cls_items=paths.CLS_ITEMS,
     params:
-        tracked("classification_data"),
+        tracked(config, "classification_data"),
+    log:
+        paths.log("classification_data"),
     shell:
-        STAGE.format("classification_data")
+        STAGE.format("classification_data") + " --annotations {input.annotations} --out {output.cls_items}"
 
 
 rule benchmarks:
     input:
-        VALIDATED,
-        "results/models/{model}",
-        "results/data/toxicity_cls_eval.jsonl",
-        task_files(),
-        code("benchmarks"),
+        paths.VALIDATED,
+        model=paths.model(),
+        cls_items=paths.CLS_ITEMS,
+        tasks=task_files(),
+        code=code("benchmarks"),
     output:
-        "results/metrics/{model}/lm_eval.json",
+        metrics=paths.metrics("{model}", "lm_eval"),
     params:
-        tracked("benchmarks"),
+        tracked(config, "benchmarks"),
+        tasks=paths.TASK_DIR,
+    log:
+        paths.log("benchmarks", "{model}"),
     resources:
         gpu=1,
     shell:
-        STAGE.format("benchmarks") + " --model {wildcards.model}"
+        STAGE.format("benchmarks") + " --name {wildcards.model} --model {input.model} --tasks {params.tasks} --out {output.metrics}"

@@ -1,42 +1,39 @@
-# Validate params before any job runs, and the helpers every rule uses.
-from attrctl.workflow import (
-    code_deps,
+# Validate params before any job runs; the helpers every rule uses (paths from attrctl.pipeline.paths).
+from attrctl.pipeline import paths
+from attrctl.pipeline.rules import (
+    code,
     finetune_inputs,
+    flag,
+    nado_inputs,
     nado_names,
-    prompt_file,
+    prompt_inputs,
+    prompt_source,
+    prompts_of,
     schedule_priority,
-    schedule_samples,
+    schedule_timings,
     task_files,
-    trained_models,
     tnt_models,
-    tracked_params,
-    train_nado_inputs,
+    tracked,
+    trained_models,
     validated,
 )
 
 config = validated(config)
-VALIDATED = "results/validated_params.txt"
-STAGE = "python -m attrctl.stages.{} --params params.yaml"
-TRAIN_STAGE = config["runtime"]["launcher"] + " -m attrctl.stages.{} --params params.yaml"  # multi-GPU capable
+STAGE = "python -m attrctl.stages.{} --params params.yaml --log {{log}}"
+TRAIN_STAGE = config["runtime"]["launcher"] + " -m attrctl.stages.{} --params params.yaml --log {{log}}"
 MODELS = config["models"]
-NADOS = nado_names(config)
 ITERATIONS = config["nado_reg"]["iterations"]
-TRAINED = trained_models(config)
-SCHEDULE_SAMPLES = schedule_samples(config)
-TNT_MODELS = tnt_models(config)
 
 
-def code(stage):
-    return code_deps(stage)
-
-
-def tracked(stage):
-    return tracked_params(config, stage)
-
-
-def prompts_of(wildcards):
-    return prompt_file(wildcards.split)
-
-
-def nado_inputs(wildcards):
-    return train_nado_inputs(wildcards.schedule, int(wildcards.k), ITERATIONS)
+rule validate:
+    input:
+        prompts=prompt_inputs(config),
+        code=code("validate"),
+    output:
+        paths.VALIDATED,
+    params:
+        source=prompt_source(config),
+    log:
+        paths.log("validate"),
+    shell:
+        STAGE.format("validate") + " --prompts {params.source} --out {output}"

@@ -1,55 +1,70 @@
-# The fine-tuning corpus and every fine-tuned model (plans in attrctl.schedule), plus the trl RL baseline.
-
-
-def finetune_inputs_of(wildcards):
-    return finetune_inputs(wildcards.model, ITERATIONS)
+# The fine-tuning corpus and every fine-tuned model of the NADO paper (plans in attrctl.finetune.schedule):
+# sft, filter, the nado_reg schedules, the adaptive variant and the λ sweep, plus the trl RL baseline.
 
 
 rule corpus:
     input:
-        VALIDATED,
-        "results/annotations/base/train1.jsonl",
-        "results/models/base",
-        code("corpus"),
+        paths.VALIDATED,
+        statements=paths.TOXIGEN_STATEMENTS,
+        samples=paths.annotations("base", "train1"),
+        tokenizer=paths.model("base"),
+        oracle=paths.ORACLE,
+        code=code("corpus"),
     output:
-        "results/data/corpus.jsonl",
+        corpus=paths.CORPUS,
     params:
-        tracked("corpus"),
+        tracked(config, "corpus"),
+    log:
+        paths.log("corpus"),
     shell:
         STAGE.format("corpus")
+        + " --statements {input.statements} --samples {input.samples} --tokenizer {input.tokenizer}"
+        + " --oracle {input.oracle} --out {output.corpus}"
 
 
 rule finetune:
     input:
-        VALIDATED,
-        finetune_inputs_of,
-        code("finetune"),
+        paths.VALIDATED,
+        unpack(lambda wc: finetune_inputs(wc.model, ITERATIONS)),
+        code=code("finetune"),
     output:
-        directory("results/models/{model}"),
-        "results/metrics/{model}/train.json",
+        model=directory(paths.model()),
+        metrics=paths.metrics("{model}", "train"),
     params:
-        tracked("finetune"),
+        tracked(config, "finetune"),
+        guide=lambda wc: flag(finetune_inputs(wc.model, ITERATIONS), "guide", "--guide"),
+        checkpoints=lambda wc: paths.checkpoints(f"finetune-{wc.model}"),
     wildcard_constraints:
-        model=r"sft|filter|nado_reg(_parallel)?(_adaptive|_i\d+)?|tnt_[a-z]+(_a[\dpem]+)?",
+        model=r"sft|filter|nado_reg(_parallel)?(_adaptive|_i\d+|_l\d+(p\d+)?)?",
+    log:
+        paths.log("finetune", "{model}"),
     resources:
         gpu=1,
     priority: schedule_priority
     shell:
-        TRAIN_STAGE.format("finetune") + " --model {wildcards.model}"
+        TRAIN_STAGE.format("finetune")
+        + " --name {wildcards.model} --data {input.data} --init {input.init} {params.guide}"
+        + " --heldout {input.heldout} --checkpoints {params.checkpoints} --out {output.model} --metrics {output.metrics}"
 
 
 rule rl:
     input:
-        VALIDATED,
-        "results/data/corpus.jsonl",
-        "results/models/base",
-        code("rl"),
+        paths.VALIDATED,
+        data=paths.CORPUS,
+        base=paths.model("base"),
+        oracle=paths.ORACLE,
+        code=code("rl"),
     output:
-        directory("results/models/rl"),
-        "results/metrics/rl/train.json",
+        model=directory(paths.model("rl")),
+        metrics=paths.metrics("rl", "train"),
     params:
-        tracked("rl"),
+        tracked(config, "rl"),
+        checkpoints=paths.checkpoints("rl"),
+    log:
+        paths.log("rl"),
     resources:
         gpu=1,
     shell:
         TRAIN_STAGE.format("rl")
+        + " --data {input.data} --base {input.base} --oracle {input.oracle} --checkpoints {params.checkpoints}"
+        + " --out {output.model} --metrics {output.metrics}"

@@ -1,36 +1,45 @@
-# NADO_k of each schedule (inputs from attrctl.schedule), and nado_decode: the base model guided by NADO_1.
+# NADO_k of each schedule (inputs from attrctl.finetune.schedule), and nado_decode: the base model guided by NADO_1.
 
 
 rule train_nado:
     input:
-        VALIDATED,
-        nado_inputs,
-        code("train_nado"),
+        paths.VALIDATED,
+        unpack(lambda wc: nado_inputs(wc.schedule, int(wc.k), ITERATIONS)),
+        code=code("train_nado"),
     output:
-        directory("results/nado/{schedule}_iter{k}"),
-        "results/metrics/nado/{schedule}_iter{k}.json",
-        "results/plots/nado_reliability_{schedule}_iter{k}.png",
+        nado=directory(paths.nado()),
+        metrics=paths.metrics("nado", "{schedule}_iter{k}"),
+        plot=paths.plot("nado_reliability_{schedule}_iter{k}"),
     params:
-        tracked("train_nado"),
+        tracked(config, "train_nado"),
+        warm=lambda wc: flag(nado_inputs(wc.schedule, int(wc.k), ITERATIONS), "warm", "--warm-start"),
+        checkpoints=lambda wc: paths.checkpoints(f"nado-{wc.schedule}_iter{wc.k}"),
     wildcard_constraints:
         schedule="sequential|parallel",
         k=r"\d+",
+    log:
+        paths.log("train_nado", "{schedule}_iter{k}"),
     resources:
         gpu=1,
     priority: schedule_priority
     shell:
-        TRAIN_STAGE.format("train_nado") + " --schedule {wildcards.schedule} --iter {wildcards.k}"
+        TRAIN_STAGE.format("train_nado")
+        + " --name {wildcards.schedule}_iter{wildcards.k} --model {input.model} --train {input.train}"
+        + " --heldout {input.heldout} {params.warm} --checkpoints {params.checkpoints}"
+        + " --out {output.nado} --metrics {output.metrics} --plot {output.plot}"
 
 
 rule nado_decode:
     input:
-        VALIDATED,
-        "results/models/base",
-        "results/nado/sequential_iter1",
-        code("nado_decode"),
+        paths.VALIDATED,
+        base=paths.model("base"),
+        nado=paths.nado("sequential_iter1"),
+        code=code("nado_decode"),
     output:
-        directory("results/models/nado_decode"),
+        model=directory(paths.model("nado_decode")),
     params:
-        tracked("nado_decode"),
+        tracked(config, "nado_decode"),
+    log:
+        paths.log("nado_decode"),
     shell:
-        STAGE.format("nado_decode")
+        STAGE.format("nado_decode") + " --base {input.base} --nado {input.nado} --out {output.model}"

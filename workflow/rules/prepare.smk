@@ -1,31 +1,50 @@
-rule validate:
-    output:
-        VALIDATED,
-    shell:
-        STAGE.format("validate")
+# The base model, the prompt split and the trained oracle.
 
 
 rule prepare_model:
     input:
-        VALIDATED,
-        code("prepare_model"),
+        paths.VALIDATED,
+        code=code("prepare_model"),
     output:
-        directory("results/models/base"),
+        model=directory(paths.model("base")),
     params:
-        tracked("prepare_model"),
+        tracked(config, "prepare_model"),
+    log:
+        paths.log("prepare_model"),
     shell:
-        STAGE.format("prepare_model")
+        STAGE.format("prepare_model") + " --out {output.model}"
 
 
 rule prepare_data:
     input:
-        VALIDATED,
-        "src/attrctl/resources/prompts.jsonl",
-        code("prepare_data"),
+        paths.VALIDATED,
+        source=prompt_inputs(config),
+        code=code("prepare_data"),
     output:
-        "results/data/prompts_train.jsonl",
-        "results/data/prompts_eval.jsonl",
+        train=paths.prompts("train"),
+        eval=paths.prompts("eval"),
     params:
-        tracked("prepare_data"),
+        tracked(config, "prepare_data"),
+        source=prompt_source(config),
+    log:
+        paths.log("prepare_data"),
     shell:
-        STAGE.format("prepare_data")
+        STAGE.format("prepare_data") + " --source {params.source} --train {output.train} --eval {output.eval}"
+
+
+rule train_oracle:
+    input:
+        paths.VALIDATED,
+        statements=paths.TOXIGEN_STATEMENTS,
+        extra=paths.ORACLE_EXTRA,
+        code=code("train_oracle"),
+    output:
+        oracle=directory(paths.ORACLE),
+        metrics=paths.metrics("oracle", "heldout"),
+    params:
+        tracked(config, "train_oracle"),
+    log:
+        paths.log("train_oracle"),
+    shell:
+        STAGE.format("train_oracle")
+        + " --statements {input.statements} --extra {input.extra} --out {output.oracle} --metrics {output.metrics}"

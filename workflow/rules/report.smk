@@ -1,33 +1,30 @@
+# The paper tables and plots, from every model's metrics.
+
+TNT = tnt_models(config)
+
+
 rule report:
     input:
-        VALIDATED,
-        expand("results/metrics/{model}/toxicity.json", model=MODELS),
-        expand("results/metrics/{model}/lm_eval.json", model=MODELS),
-        expand("results/annotations/{model}/eval.jsonl", model=MODELS),
-        expand("results/metrics/nado/{name}.json", name=NADOS),
-        expand("results/metrics/{model}/train.json", model=TRAINED),
-        SCHEDULE_SAMPLES,
-        expand("results/metrics/{model}/tnt.json", model=["base", *TNT_MODELS] if TNT_MODELS else []),
-        code("report"),
+        paths.VALIDATED,
+        toxicity=expand(paths.metrics("{model}", "toxicity"), model=MODELS),
+        lm_eval=expand(paths.metrics("{model}", "lm_eval"), model=MODELS),
+        annotations=expand(paths.annotations("{model}", "eval"), model=MODELS),
+        nado=expand(paths.metrics("nado", "{name}"), name=nado_names(config)),
+        train=expand(paths.metrics("{model}", "train"), model=trained_models(config) + TNT + [m for m in MODELS if m == "rl"]),
+        timing=schedule_timings(config),
+        tnt=expand(paths.metrics("{model}", "tnt"), model=["base", *TNT] if TNT else []),
+        oracle=paths.metrics("oracle", "heldout"),
+        code=code("report"),
     output:
-        "results/tables/toxicity.md",
-        "results/tables/toxicity.csv",
-        "results/tables/detox.md",
-        "results/tables/detox.csv",
-        "results/tables/nado.md",
-        "results/tables/nado.csv",
-        "results/tables/classification.md",
-        "results/tables/classification.csv",
-        "results/tables/efficiency.md",
-        "results/tables/efficiency.csv",
-        "results/tables/tnt.md",
-        "results/tables/tnt.csv",
-        "results/plots/tradeoff.png",
-        "results/plots/toxicity_hist.png",
-        "results/plots/nado_reg_kl.png",
-        "results/plots/tnt_tradeoff.png",
-        "results/README.md",
+        tables=[paths.table(t, ext) for t in paths.TABLES for ext in ("md", "csv")],
+        plots=[paths.plot(p) for p in paths.PLOTS],
+        readme=paths.README,
     params:
-        tracked("report"),
+        tracked(config, "report"),
+    log:
+        paths.log("report"),
     shell:
         STAGE.format("report")
+        + " --toxicity {input.toxicity} --lm-eval {input.lm_eval} --annotations {input.annotations}"
+        + " --nado {input.nado} --train {input.train} --timing {input.timing} --tnt {input.tnt}"
+        + " --oracle {input.oracle} --tables {output.tables} --plots {output.plots} --readme {output.readme}"

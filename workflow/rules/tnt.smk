@@ -1,35 +1,68 @@
-# Targeted Negative Training: data from the base model's own generations, and the TNT measures per model.
-# (The TNT models themselves are made by the finetune rule: tnt_<loss> and tnt_<loss>_a<alpha>.)
+# Targeted Negative Training: data from the base model's own generations, the TNT updates, their measures.
 
 
 rule tnt_data:
     input:
-        VALIDATED,
-        "results/annotations/base/train1.jsonl",
-        "results/annotations/base/train1_greedy.jsonl",
-        code("tnt_data"),
+        paths.VALIDATED,
+        sampled=paths.annotations("base", "train1"),
+        greedy=paths.annotations("base", "train1_greedy"),
+        tokenizer=paths.model("base"),
+        oracle=paths.ORACLE,
+        code=code("tnt_data"),
     output:
-        "results/data/tnt_train.jsonl",
+        data=paths.TNT_DATA,
     params:
-        tracked("tnt_data"),
+        tracked(config, "tnt_data"),
+    log:
+        paths.log("tnt_data"),
     shell:
         STAGE.format("tnt_data")
+        + " --samples {input.sampled} {input.greedy} --tokenizer {input.tokenizer} --oracle {input.oracle}"
+        + " --out {output.data}"
+
+
+rule tnt_train:
+    input:
+        paths.VALIDATED,
+        data=paths.TNT_DATA,
+        base=paths.model("base"),
+        code=code("tnt_train"),
+    output:
+        model=directory(paths.model("{model}")),
+        metrics=paths.metrics("{model}", "train"),
+    params:
+        tracked(config, "tnt_train"),
+        checkpoints=lambda wc: paths.checkpoints(f"tnt-{wc.model}"),
+    wildcard_constraints:
+        model=r"tnt_[a-z]+(_a[\dpem]+)?",
+    log:
+        paths.log("tnt_train", "{model}"),
+    resources:
+        gpu=1,
+    shell:
+        TRAIN_STAGE.format("tnt_train")
+        + " --name {wildcards.model} --data {input.data} --base {input.base} --checkpoints {params.checkpoints}"
+        + " --out {output.model} --metrics {output.metrics}"
 
 
 rule tnt_eval:
     input:
-        VALIDATED,
-        "results/annotations/{model}/eval_greedy.jsonl",
-        "results/annotations/base/eval_greedy.jsonl",
-        "results/annotations/base/eval.jsonl",
-        "results/models/{model}",
-        "results/models/base",
-        code("tnt_eval"),
+        paths.VALIDATED,
+        model=paths.model(),
+        greedy=paths.annotations("{model}", "eval_greedy"),
+        base=paths.model("base"),
+        base_greedy=paths.annotations("base", "eval_greedy"),
+        heldout=paths.annotations("base", "eval"),
+        code=code("tnt_eval"),
     output:
-        "results/metrics/{model}/tnt.json",
+        metrics=paths.metrics("{model}", "tnt"),
     params:
-        tracked("tnt_eval"),
+        tracked(config, "tnt_eval"),
+    log:
+        paths.log("tnt_eval", "{model}"),
     resources:
         gpu=1,
     shell:
-        STAGE.format("tnt_eval") + " --model {wildcards.model}"
+        STAGE.format("tnt_eval")
+        + " --name {wildcards.model} --model {input.model} --greedy {input.greedy} --base {input.base}"
+        + " --base-greedy {input.base_greedy} --heldout {input.heldout} --out {output.metrics}"

@@ -1,52 +1,64 @@
-# The toxicity protocol for one model: sample -> annotate -> evaluate.
+# The toxicity protocol for one model: sample -> annotate (both oracles) -> evaluate.
 
 
 rule sample:
     input:
-        VALIDATED,
-        "results/models/{model}",
-        prompts_of,
-        code("sample"),
+        paths.VALIDATED,
+        model=paths.model(),
+        prompts=lambda wc: prompts_of(wc.split),
+        code=code("sample"),
     output:
-        "results/samples/{model}/{split}.jsonl",
-        "results/metrics/{model}/sample_{split}.json",
+        samples=paths.samples(),
+        timing=paths.metrics("{model}", "sample_{split}"),
     wildcard_constraints:
         split=r"(eval|train\d+)(_greedy)?",
     params:
-        tracked("sample"),
+        tracked(config, "sample"),
+    log:
+        paths.log("sample", "{model}-{split}"),
     resources:
         gpu=1,
     priority: schedule_priority
     shell:
-        STAGE.format("sample") + " --model {wildcards.model} --split {wildcards.split}"
+        STAGE.format("sample")
+        + " --name {wildcards.model} --model {input.model} --prompts {input.prompts} --split {wildcards.split}"
+        + " --out {output.samples} --timing {output.timing}"
 
 
 rule annotate:
     input:
-        VALIDATED,
-        "results/samples/{model}/{split}.jsonl",
-        "results/models/base",
-        code("annotate"),
+        paths.VALIDATED,
+        samples=paths.samples(),
+        oracle=paths.ORACLE,
+        code=code("annotate"),
     output:
-        "results/annotations/{model}/{split}.jsonl",
+        annotations=paths.annotations(),
     params:
-        tracked("annotate"),
+        tracked(config, "annotate"),
+    log:
+        paths.log("annotate", "{model}-{split}"),
     priority: schedule_priority
     shell:
-        STAGE.format("annotate") + " --model {wildcards.model} --split {wildcards.split}"
+        STAGE.format("annotate")
+        + " --name {wildcards.model}/{wildcards.split} --samples {input.samples} --oracle {input.oracle}"
+        + " --out {output.annotations}"
 
 
 rule evaluate:
     input:
-        VALIDATED,
-        "results/annotations/{model}/eval.jsonl",
-        "results/models/" + config["evaluate"]["reference_model"],
-        code("evaluate"),
+        paths.VALIDATED,
+        annotations=paths.annotations("{model}", "eval"),
+        reference=paths.model(config["evaluate"]["reference_model"]),
+        code=code("evaluate"),
     output:
-        "results/metrics/{model}/toxicity.json",
+        metrics=paths.metrics("{model}", "toxicity"),
     params:
-        tracked("evaluate"),
+        tracked(config, "evaluate"),
+    log:
+        paths.log("evaluate", "{model}"),
     resources:
         gpu=1,
     shell:
-        STAGE.format("evaluate") + " --model {wildcards.model}"
+        STAGE.format("evaluate")
+        + " --name {wildcards.model} --annotations {input.annotations} --reference {input.reference}"
+        + " --out {output.metrics}"

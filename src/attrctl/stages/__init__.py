@@ -1,1 +1,1 @@
-"""One thin CLI per pipeline stage: `python -m attrctl.stages.<stage> --params params.yaml [...]`."""
+"""One thin CLI per pipeline stage: `python -m attrctl.stages.<stage> --params params.yaml [inputs] [outputs]`."""

@@ -1,23 +1,28 @@
-"""Held-out toxicity-classification items from the base model's labelled eval samples:
-results/data/toxicity_cls_eval.jsonl (balanced toxic / non-toxic; read by the attrctl_toxicity_cls task)."""
+"""Held-out toxicity-classification items from the base model's labelled eval samples.
+
+Balanced toxic / non-toxic texts, read by the lm-eval task attrctl_toxicity_cls next to its fixed items.
+"""
 
 from __future__ import annotations
 
-from attrctl import paths
-from attrctl.benchmarks import classification_items
-from attrctl.config import sections
-from attrctl.io import read_jsonl, write_jsonl
+from pathlib import Path
+
 from attrctl.stages import cli
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = cli.parser(__doc__).parse_args(argv)
-    cfg = cli.start(args.params)
+    p = cli.parser(__doc__, __spec__)
+    p.add_argument("--annotations", type=Path, required=True, help="input: the base model's annotated eval samples")
+    p.add_argument("--out", type=Path, required=True, help="output: classification items (.jsonl)")
+    args = p.parse_args(argv)
+    cfg = cli.start(args)
+    from attrctl.config import sections
+    from attrctl.evaluation.benchmarks import classification_items
+    from attrctl.io import read_jsonl, write_jsonl
     from attrctl.tracking import stage_run
 
-    rows = read_jsonl(paths.annotations(paths.BASE, "eval"))
-    items = classification_items(rows, cfg.benchmarks.cls_items_per_class, cfg.seed)
-    write_jsonl(paths.classification_items("eval"), items)
+    items = classification_items(read_jsonl(args.annotations), cfg.benchmarks.cls_items_per_class, cfg.seed)
+    write_jsonl(args.out, items)
     toxic = sum(i["label"] for i in items)
     with stage_run(cfg, args.params, "classification_data", "eval") as run:
         run.log_params(sections(cfg, ["benchmarks"]))

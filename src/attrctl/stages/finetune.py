@@ -1,52 +1,48 @@
-"""Fine-tune one model on the corpus with its method's objective: results/models/<model>/ and
-results/metrics/<model>/train.json (wall time, tokens/s, final losses, KL to q* on held-out prefixes).
+"""Fine-tune one model on the corpus with its method's objective (sft, filter, the nado_reg family).
 
-Models: sft, filter (flagged examples dropped), nado_reg_adaptive, the iterations of the nado_reg schedules
-(nado_reg_i<k>, nado_reg, nado_reg_parallel_i<k>, nado_reg_parallel; see attrctl.schedule), and the TNT
-updates tnt_<loss> / tnt_<loss>_a<α> (on results/data/tnt_train.jsonl instead of the corpus). Checkpoints every
-N steps; a killed run resumes where it stopped.
+Models: sft, filter (flagged examples dropped), nado_reg_adaptive, the λ sweep nado_reg_l<λ>, and the iterations
+of the nado_reg schedules (nado_reg_i<k>, nado_reg, nado_reg_parallel_i<k>, nado_reg_parallel; see
+attrctl.finetune.schedule). Checkpoints every N steps; a killed run resumes where it stopped. For the nado_reg
+objectives the metrics include KL(p ‖ q*) on held-out prefixes before and after.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import shutil
-import time
+from pathlib import Path
 
-from attrctl import paths, schedule
-from attrctl.config import sections
-from attrctl.io import atomic_path, read_jsonl, write_json
 from attrctl.stages import cli
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = cli.parser(__doc__)
-    p.add_argument("--model", required=True, help="the model to make, e.g. sft or nado_reg_i1")
+    p = cli.parser(__doc__, __spec__)
+    p.add_argument("--name", required=True, help="the model to make, e.g. sft or nado_reg_i1")
+    p.add_argument("--data", type=Path, required=True, help="input: the corpus (.jsonl)")
+    p.add_argument("--init", type=Path, required=True, help="input: the model to start from (the teacher of q*)")
+    p.add_argument("--guide", type=Path, help="input: the NADO of q* (nado_reg objectives)")
+    p.add_argument("--heldout", type=Path, required=True, help="input: annotated eval samples (KL diagnostics)")
+    p.add_argument("--checkpoints", type=Path, required=True, help="resumable training state (removed when done)")
+    p.add_argument("--out", type=Path, required=True, help="output: the model's directory")
+    p.add_argument("--metrics", type=Path, required=True, help="output: training metrics (.json)")
     args = p.parse_args(argv)
-    cfg = cli.start(args.params)
-    from attrctl import corpus, finetuning, models, runtime, training
-    from attrctl.objectives.common import collate
+    cfg = cli.start(args)
+    from attrctl import models, runtime, training
+    from attrctl.batch import collate
+    from attrctl.config import sections
+    from attrctl.finetune import corpus, schedule, setup
+    from attrctl.io import atomic_path, read_jsonl, write_json
     from attrctl.tracking import stage_run
 
-    plan = schedule.finetune_plan(args.model, cfg.nado_reg.iterations)
+    plan = schedule.finetune_plan(args.name, cfg.nado_reg.iterations)
     device = runtime.setup_torch(cfg.runtime, cfg.seed)
     dtype = runtime.dtype_for(device)
-    policy, tokenizer = models.load(paths.model_dir(plan.init), device, dtype, trainable=True)
-    policy = finetuning.with_adapters(policy, cfg.finetune.lora_rank)
-    objective, teacher, guide = finetuning.objective(plan, policy, cfg, device, dtype)
-    data_file = paths.TNT_DATA if plan.objective == "tnt" else paths.CORPUS
-    examples = read_jsonl(data_file)
+    policy, tokenizer = models.load(args.init, device, dtype, trainable=True)
+    policy = setup.with_adapters(policy, cfg.finetune.lora_rank)
+    objective, teacher, guide = setup.objective(plan, policy, cfg, args.init, args.guide, device, dtype)
+    examples = read_jsonl(args.data)
     if plan.filtered:
         examples = corpus.unflagged(examples)
-    loop = cfg.tnt.train if plan.objective == "tnt" else cfg.finetune.train
-    train_cfg = loop.model_copy(update={"epochs": loop.epochs * plan.passes})
-    fingerprint = hashlib.sha256(
-        json.dumps([sections(cfg, ["finetune", "nado_reg", "nado", "tnt", "seed"]), args.model]).encode()
-        + data_file.read_bytes()
-    ).hexdigest()
-
-    start = time.perf_counter()
+    train_cfg = cfg.finetune.train.model_copy(update={"epochs": cfg.finetune.train.epochs * plan.passes})
     history = training.fit(
         policy,
         objective,
@@ -54,37 +50,27 @@ def main(argv: list[str] | None = None) -> None:
         lambda b: collate(b, tokenizer.pad_token_id),
         train_cfg,
         cfg.seed,
-        paths.checkpoints(f"finetune-{args.model}"),
-        fingerprint,
-        desc=f"finetune {args.model}",
+        args.checkpoints,
+        training.fingerprint(sections(cfg, ["finetune", "nado_reg", "nado", "seed"]), args.name, args.data),
+        desc=f"finetune {args.name}",
     )
-    seconds = time.perf_counter() - start
-    if not runtime.is_main_process():  # under a multi-GPU launcher only the first process writes
+    if not runtime.is_main_process():  # under a multi-process launcher only the first process writes
         return
-    policy = finetuning.merged(policy)
-    with atomic_path(paths.model_dir(args.model), directory=True) as tmp:
+    policy = setup.merged(policy)
+    with atomic_path(args.out, directory=True) as tmp:
         models.save(policy, tokenizer, tmp)
-
-    tokens = sum(len(e["prompt_ids"]) + len(e["target_ids"]) for e in examples) * train_cfg.epochs
-    metrics = {
-        "train_seconds": seconds,
-        "train_tokens": tokens,
-        "train_tokens_per_s": tokens / seconds,
-        "train_steps": len(history),
-        "train_examples": len(examples),
-        **{f"final_{k}": v for k, v in history[-1].items() if k not in ("step", "epoch", "lr")},
-    }
+    metrics = training.summary(history, examples, train_cfg.epochs)
     if guide is not None:  # KL(p ‖ q*) on held-out prefixes, before (teacher) and after (policy) this fine-tuning
-        heldout = read_jsonl(paths.annotations(paths.BASE, "eval"))
-        metrics["kl_to_qstar_before"] = finetuning.heldout_kl(teacher, teacher, guide, heldout, cfg, tokenizer)
-        metrics["kl_to_qstar_after"] = finetuning.heldout_kl(policy, teacher, guide, heldout, cfg, tokenizer)
-    write_json(paths.metrics(args.model, "train"), {**metrics, "plan": plan.__dict__})
-    with stage_run(cfg, args.params, "finetune", args.model, model=args.model, objective=plan.objective) as run:
+        heldout, pad = read_jsonl(args.heldout), tokenizer.pad_token_id
+        metrics["kl_to_qstar_before"] = setup.heldout_kl(teacher, teacher, guide, heldout, cfg.nado.delta, pad)
+        metrics["kl_to_qstar_after"] = setup.heldout_kl(policy, teacher, guide, heldout, cfg.nado.delta, pad)
+    write_json(args.metrics, metrics)
+    with stage_run(cfg, args.params, "finetune", args.name, model=args.name, objective=plan.objective) as run:
         run.log_params({**sections(cfg, ["finetune", "nado_reg", "seed"]), "plan": plan.__dict__})
         for h in history:
             run.log_metrics({k: v for k, v in h.items() if k not in ("step", "epoch")}, step=int(h["step"]))
         run.log_metrics(metrics)
-    shutil.rmtree(paths.checkpoints(f"finetune-{args.model}"), ignore_errors=True)
+    shutil.rmtree(args.checkpoints, ignore_errors=True)
     print("  ".join(f"{k}={v:.4g}" for k, v in metrics.items()))
 
 

@@ -1,23 +1,35 @@
-"""Load the configured prompts and write the deterministic train/eval split under results/data/."""
+"""Load the prompt source and write the deterministic train/eval split.
+
+The source is the embedded prompt set, a RealToxicityPrompts-style `.jsonl`, a ToxiGen `.txt` prompt file or
+`hf:<dataset>` (data.prompts); the split is stratified by prompt subset and seeded.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
-from attrctl import data, paths
-from attrctl.config import sections
-from attrctl.io import write_jsonl
 from attrctl.stages import cli
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = cli.parser(__doc__).parse_args(argv)
-    cfg = cli.start(args.params)
+    p = cli.parser(__doc__, __spec__)
+    p.add_argument("--source", required=True, help="prompt file, or hf:<dataset>")
+    p.add_argument("--train", type=Path, required=True, help="output: train prompts (.jsonl)")
+    p.add_argument("--eval", type=Path, required=True, help="output: eval prompts (.jsonl)")
+    args = p.parse_args(argv)
+    cfg = cli.start(args)
+    from attrctl import data
+    from attrctl.config import sections
+    from attrctl.io import write_jsonl
     from attrctl.tracking import stage_run
 
-    train, evals = data.split(data.load_prompts(cfg.data), cfg.data, cfg.seed)
-    write_jsonl(paths.prompts("train"), train)
-    write_jsonl(paths.prompts("eval"), evals)
+    try:
+        train, evals = data.split(data.load_prompts(args.source, cfg.data), cfg.data, cfg.seed)
+    except data.PromptError as err:
+        cli.fail(str(err))
+    write_jsonl(args.train, train)
+    write_jsonl(args.eval, evals)
     counts = {
         f"{split}/{subset}": n
         for split, rows in (("train", train), ("eval", evals))

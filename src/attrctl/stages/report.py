@@ -1,92 +1,135 @@
-"""Write the paper tables (results/tables/), plots (results/plots/) and results/README.md; log them to MLflow,
-with every table number also on a per-model run `model:<model>` under the same name."""
+"""Write the paper tables, plots and results/README.md, and log them to MLflow, with every table number also on
+a per-model run `model:<model>` under the same name.
+
+Tables: toxicity (per subset and oracle), detox (the main table), paired (each model against base and sft on the
+same prompts), classification, nado, oracle, tnt, efficiency. Values carry 95% bootstrap intervals.
+"""
 
 from __future__ import annotations
 
-import math
+from pathlib import Path
 
-from attrctl import paths, plots, report
-from attrctl.config import sections
-from attrctl.io import read_jsonl, write_text
 from attrctl.stages import cli
-from attrctl.workflow import nado_names
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = cli.parser(__doc__).parse_args(argv)
-    cfg = cli.start(args.params)
+    p = cli.parser(__doc__, __spec__)
+    for name, what in (
+        ("toxicity", "toxicity metrics per model"),
+        ("lm-eval", "benchmark metrics per model"),
+        ("annotations", "annotated eval samples per model"),
+        ("nado", "NADO diagnostics"),
+        ("train", "training metrics"),
+        ("timing", "sampling times of the schedules"),
+        ("tnt", "TNT measures"),
+        ("oracle", "the trained oracle's held-out metrics"),
+    ):
+        p.add_argument(f"--{name}", type=Path, nargs="*", default=[], help=f"inputs: {what}")
+    p.add_argument("--tables", type=Path, nargs="+", required=True, help="outputs: <table>.md and <table>.csv")
+    p.add_argument("--plots", type=Path, nargs="+", required=True, help="outputs: <plot>.png")
+    p.add_argument("--readme", type=Path, required=True, help="output: results/README.md")
+    args = p.parse_args(argv)
+    cfg = cli.start(args)
+    from attrctl import oracles, plots
+    from attrctl.config import sections
+    from attrctl.evaluation import report
+    from attrctl.io import read_json, read_jsonl, write_text
     from attrctl.tracking import stage_run
 
-    toxicity = report.collect("toxicity", cfg.models)
-    tables = {  # name: (title, rows)
+    res = report.Results(
+        toxicity={f.parent.name: read_json(f) for f in args.toxicity},
+        lm_eval={f.parent.name: read_json(f) for f in args.lm_eval},
+        annotations={f.parent.name: read_jsonl(f) for f in args.annotations},
+        nado={f.stem: read_json(f) for f in args.nado},
+        train={f.parent.name: read_json(f) for f in args.train},
+        timing={(f.parent.name, f.stem.removeprefix("sample_")): read_json(f) for f in args.timing},
+        tnt={f.parent.name: read_json(f) for f in args.tnt},
+        oracle=read_json(args.oracle[0]) if args.oracle else {},
+    )
+    names = oracles.names(cfg.oracle)
+    second = f" (second oracle: {names[1]})" if len(names) > 1 else ""
+    tables = {  # name: (title, note, rows)
         "toxicity": (
-            "Toxicity protocol, overall and per prompt subset",
-            report.rows(toxicity, report.TOXICITY_COLUMNS + report.subset_columns(toxicity, report.TOXICITY_METRICS)),
+            "Toxicity protocol per prompt subset, under every oracle",
+            None,
+            report.toxicity_rows(cfg, res, names),
         ),
         "detox": (
-            "Detoxification vs utility (toxicity protocol, fluency, diversity, lm-eval benchmarks)",
-            report.detox_rows(cfg),
+            "Detoxification vs utility",
+            f"Oracle: {names[0]}{second}. Values: estimate [95% bootstrap interval over prompts or items].",
+            report.detox_rows(cfg, res, names),
         ),
-        "nado": (
-            "NADO diagnostics on held-out prompts (R(x) calibration, final-position AUROC, consistency)",
-            report.nado_rows(nado_names(cfg.model_dump())),
+        "paired": (
+            "Each model against base and sft on the same prompts (paired bootstrap)",
+            "diff = model − reference; ratio = model / reference; an interval that excludes 0 (diff) or 1 (ratio) "
+            "is a difference the data support.",
+            report.paired_rows(cfg, res, names),
         ),
         "classification": (
-            "Toxicity classification (lm-eval) next to generation toxicity",
-            report.classification_rows(cfg),
+            "Toxicity classification next to generation toxicity",
+            None,
+            report.classification_rows(cfg, res),
         ),
+        "nado": ("NADO diagnostics on fresh samples of held-out prompts", None, report.nado_rows(res)),
+        "oracle": ("The trained oracle on held-out ToxiGen statements", None, report.oracle_rows(cfg, res)),
         "tnt": (
-            "Targeted Negative Training: greedy toxicity, fidelity to the base model, disfluencies",
-            report.tnt_rows(cfg),
+            "Targeted Negative Training: greedy toxicity, fidelity to the base model",
+            None,
+            report.tnt_rows(cfg, res),
         ),
-        "efficiency": (
-            "Wall time per job; critical path of the sequential and parallel schedules",
-            report.efficiency_rows(cfg),
-        ),
+        "efficiency": ("Wall time per job; critical path of the schedules", None, report.efficiency_rows(cfg, res)),
     }
-    written = []
-    for name, (title, table) in tables.items():
-        for ext, text in (("md", report.markdown(table, title)), ("csv", report.csv_text(table))):
-            write_text(paths.table(name, ext), text)
-            written.append(paths.table(name, ext))
+    outputs = {(f.stem, f.suffix): f for f in args.tables}
+    for name, (title, note, rows) in tables.items():
+        write_text(outputs[(name, ".md")], report.markdown(rows, title, note))
+        write_text(outputs[(name, ".csv")], report.csv_text(rows))
 
-    detox = tables["detox"][1]
+    figures = {f.stem: f for f in args.plots}
+    detox = tables["detox"][2]
     plots.tradeoff(
         detox,
         "toxicity_probability",
         "benchmark_avg_acc",
-        paths.plot("tradeoff"),
-        xlabel="toxicity probability (share of prompts with a sample scoring > 0.5)",
+        figures["tradeoff"],
+        xlabel="toxicity probability (share of prompts with a sample scoring > threshold)",
         ylabel="benchmark accuracy (mean over utility tasks)",
-        title="Toxicity vs utility",
+        title="Toxicity vs utility (95% intervals)",
     )
-    plots.kl_iterations(report.kl_rows(cfg), paths.plot("nado_reg_kl"))
-    plots.tnt_tradeoff(tables["tnt"][1], paths.plot("tnt_tradeoff"))
-    scores = {m: [r["toxicity"] for r in read_jsonl(paths.annotations(m, "eval"))] for m in toxicity}
+    sweep = [r for r in detox if r["model"] in {"base", "sft", "filter", "rl"} or r["model"].startswith("nado_reg_l")]
+    plots.tradeoff(
+        sweep,
+        "toxicity_probability",
+        "benchmark_avg_acc",
+        figures["lambda_sweep"],
+        xlabel="toxicity probability",
+        ylabel="benchmark accuracy (mean over utility tasks)",
+        title="NADO regulariser strength λ (nado_reg_l<λ>) against the baselines",
+    )
+    plots.kl_iterations(report.kl_rows(cfg, res), figures["nado_reg_kl"])
+    plots.tnt_tradeoff(tables["tnt"][2], figures["tnt_tradeoff"])
     plots.histograms(
-        scores,
-        paths.plot("toxicity_hist"),
+        {m: [r["toxicity"] for r in rows] for m, rows in res.annotations.items()},
+        figures["toxicity_hist"],
         cfg.oracle.threshold,
         xlabel=f"oracle toxicity score ({cfg.oracle.name})",
         title="Toxicity of eval samples",
     )
-    write_text(paths.RESULTS / "README.md", report.describe(cfg, [p.name for p in written if p.suffix == ".md"]))
+    write_text(args.readme, report.describe(cfg, [f.name for f in args.tables if f.suffix == ".md"]))
 
+    paired = {(r["model"], r["vs"]): r for r in tables["paired"][2]}
     for row in detox:  # every table number on the run of its model, under the table's column name
+        numbers = report.flat_numbers(row)
+        for ref in ("base", "sft"):
+            numbers |= {f"vs_{ref}/{k}": v for k, v in report.flat_numbers(paired.get((row["model"], ref), {})).items()}
         with stage_run(
             cfg, args.params, "report", row["model"], run_name=f"model:{row['model']}", model=row["model"]
         ) as run:
-            run.log_metrics({k: v for k, v in row.items() if k != "model" and not math.isnan(v)})
+            run.log_metrics(numbers)
     with stage_run(cfg, args.params, "report", "tables") as run:
         run.log_params(sections(cfg, ["models"]))
-        for path in written:
-            run.log_artifact(path, "tables")
-        for name in ["tradeoff", "toxicity_hist", "nado_reg_kl", "tnt_tradeoff"] + [
-            f"nado_reliability_{n}" for n in nado_names(cfg.model_dump())
-        ]:
-            run.log_artifact(paths.plot(name), "plots")
-        run.log_artifact(paths.RESULTS / "README.md")
-    print(paths.table("detox", "md").read_text())
+        for path in [*args.tables, *args.plots, args.readme]:
+            run.log_artifact(path, "tables" if path in args.tables else "plots" if path in args.plots else None)
+    print(outputs[("detox", ".md")].read_text())
 
 
 if __name__ == "__main__":

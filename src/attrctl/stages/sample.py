@@ -1,20 +1,17 @@
-"""Sample continuations of a prompt split from a model: results/samples/<model>/<split>.jsonl (and its timing,
-results/metrics/<model>/sample_<split>.json).
+"""Sample continuations of a prompt split from a model.
 
-Splits: `eval` (k = sample.k per prompt, the toxicity protocol) and `train<k>` (block k of the train prompts,
-nado.samples_per_prompt per prompt: the labelled samples NADO_k trains on); `<split>_greedy` decodes one
-greedy continuation per prompt (TNT's data and evaluation). Guided models (nado_decode) sample
-from q* through a logits processor.
+Splits: `eval` (sample.k per prompt: the toxicity protocol) and `train<k>` (block k of the train prompts,
+nado.samples_per_prompt per prompt: the labelled samples NADO_k trains on); `<split>_greedy` decodes one greedy
+continuation per prompt (TNT's data and evaluation). Guided models (nado_decode) sample from q* through a
+logits processor.
 """
 
 from __future__ import annotations
 
 import re
 import time
+from pathlib import Path
 
-from attrctl import paths
-from attrctl.config import sections
-from attrctl.io import read_jsonl, write_json, write_jsonl
 from attrctl.stages import cli
 
 
@@ -25,27 +22,29 @@ def split_arg(value: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = cli.parser(__doc__)
-    p.add_argument("--model", default=paths.BASE, help="model name under results/models/ (default: base)")
-    p.add_argument("--split", default="eval", type=split_arg, help="eval (default) or train<k>")
+    p = cli.parser(__doc__, __spec__)
+    p.add_argument("--name", required=True, help="the model's name (MLflow run)")
+    p.add_argument("--model", type=Path, required=True, help="input: model directory")
+    p.add_argument("--prompts", type=Path, required=True, help="input: prompts (.jsonl)")
+    p.add_argument("--split", type=split_arg, required=True, help="eval, train<k>, or either with _greedy")
+    p.add_argument("--out", type=Path, required=True, help="output: samples (.jsonl)")
+    p.add_argument("--timing", type=Path, required=True, help="output: wall time and tokens/s (.json)")
     args = p.parse_args(argv)
-    cfg = cli.start(args.params)
-    from attrctl import data, guidance, runtime, sampling
+    cfg = cli.start(args)
+    from attrctl import data, runtime, sampling
+    from attrctl.config import sections
+    from attrctl.io import read_jsonl, write_json, write_jsonl
+    from attrctl.nado.decode import load_for_sampling
     from attrctl.tracking import stage_run
 
     device = runtime.setup_torch(cfg.runtime, cfg.seed)
-    model, tokenizer, processor = guidance.load_for_sampling(
-        paths.model_dir(args.model), device, runtime.dtype_for(device)
-    )
-    sample_cfg = cfg.sample
-    prompt_split, greedy = args.split.removesuffix("_greedy"), args.split.endswith("_greedy")
-    if prompt_split == "eval":
-        prompts = read_jsonl(paths.prompts("eval"))
-    else:
-        block = int(prompt_split.removeprefix("train"))
-        prompts = data.block(read_jsonl(paths.prompts("train")), block, cfg.data.train_blocks)
-        sample_cfg = cfg.sample.model_copy(update={"k": cfg.nado.samples_per_prompt})
-    if greedy:  # one greedy continuation per prompt (the TNT protocol)
+    model, tokenizer, processor = load_for_sampling(args.model, device, runtime.dtype_for(device))
+    prompts, sample_cfg = read_jsonl(args.prompts), cfg.sample
+    prompt_split = args.split.removesuffix("_greedy")
+    if prompt_split != "eval":
+        prompts = data.block(prompts, int(prompt_split.removeprefix("train")), cfg.data.train_blocks)
+        sample_cfg = sample_cfg.model_copy(update={"k": cfg.nado.samples_per_prompt})
+    if args.split.endswith("_greedy"):  # one greedy continuation per prompt (the TNT protocol)
         sample_cfg = sample_cfg.model_copy(update={"greedy": True, "k": 1})
     start = time.perf_counter()
     rows = sampling.generate(
@@ -56,14 +55,14 @@ def main(argv: list[str] | None = None) -> None:
         cfg.seed,
         cfg.data.max_prompt_tokens,
         logits_processor=processor,
-        desc=f"sample {args.model}/{args.split}",
+        desc=f"sample {args.name}/{args.split}",
     )
     seconds = time.perf_counter() - start
-    write_jsonl(paths.samples(args.model, args.split), rows)
+    write_jsonl(args.out, rows)
     tokens = sum(len(r["token_ids"]) for r in rows)
     timing = {"sample_seconds": seconds, "sample_tokens": tokens, "sample_tokens_per_s": tokens / seconds}
-    write_json(paths.metrics(args.model, f"sample_{args.split}"), timing)
-    with stage_run(cfg, args.params, "sample", f"{args.model}/{args.split}", model=args.model, split=args.split) as run:
+    write_json(args.timing, timing)
+    with stage_run(cfg, args.params, "sample", f"{args.name}/{args.split}", model=args.name, split=args.split) as run:
         run.log_params(sections(cfg, ["sample", "seed"]))
         run.log_metrics(timing)
     print(f"{len(rows)} samples, {tokens} tokens in {seconds:.1f}s ({tokens / seconds:.0f} tokens/s)")

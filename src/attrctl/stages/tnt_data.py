@@ -1,62 +1,48 @@
-"""TNT training data: the base model's own generations on train block 1 (sampled and greedy) with token weights
-(−1 on the negative tokens of the annotation variant, +1 elsewhere): results/data/tnt_train.jsonl."""
+"""TNT training data: the base model's own generations of train block 1 (sampled and greedy) with token
+weights: −1 on the negative tokens of each oracle-flagged sample (the words that carry the oracle's evidence,
+mapped to their tokens), +1 elsewhere; a share of unflagged samples join as positives."""
 
 from __future__ import annotations
 
-import random
+from pathlib import Path
 
-from attrctl import paths
-from attrctl.config import sections
-from attrctl.io import read_jsonl, write_jsonl
-from attrctl.negatives import token_weights
 from attrctl.stages import cli
 
 
-def examples(rows: list[dict], variant: str, max_negatives: int, positives_per_negative: float, seed: int):
-    """Every sample with negative tokens (up to `max_negatives`) and a share of the others as positives."""
-    rng = random.Random(seed)
-    usable = [r for r in rows if r["token_ids"]]
-    negatives = [r for r in usable if r.get("neg_tokens")]
-    positives = [r for r in usable if not r.get("neg_tokens")]
-    rng.shuffle(negatives)
-    rng.shuffle(positives)
-    negatives = negatives[:max_negatives]
-    positives = positives[: round(len(negatives) * positives_per_negative)]
-    out = [
-        {
-            "prompt_ids": r["prompt_ids"],
-            "target_ids": r["token_ids"],
-            "text": r["text"],
-            "weights": token_weights(len(r["token_ids"]), r.get("neg_tokens", []), variant),
-            "negative": bool(r.get("neg_tokens")),
-        }
-        for r in negatives + positives
-    ]
-    rng.shuffle(out)
-    return out
-
-
 def main(argv: list[str] | None = None) -> None:
-    args = cli.parser(__doc__).parse_args(argv)
-    cfg = cli.start(args.params)
+    p = cli.parser(__doc__, __spec__)
+    p.add_argument("--samples", type=Path, nargs="+", required=True, help="input: annotated base samples")
+    p.add_argument("--tokenizer", type=Path, required=True, help="input: the base model's directory")
+    p.add_argument("--oracle", type=Path, help="input: the trained embedding oracle's directory, when one is used")
+    p.add_argument("--out", type=Path, required=True, help="output: TNT training examples (.jsonl)")
+    args = p.parse_args(argv)
+    cfg = cli.start(args)
+    from transformers import AutoTokenizer
+
+    from attrctl import oracles
+    from attrctl.config import sections
+    from attrctl.io import read_jsonl, write_jsonl
+    from attrctl.tnt import data
+    from attrctl.tnt.annotate import Annotator
     from attrctl.tracking import stage_run
 
-    rows = read_jsonl(paths.annotations(paths.BASE, "train1")) + read_jsonl(
-        paths.annotations(paths.BASE, "train1_greedy")
-    )
-    data = examples(rows, cfg.tnt.variant, cfg.tnt.max_negatives, cfg.tnt.positives_per_negative, cfg.seed)
-    if not any(e["negative"] for e in data):
+    oracle = oracles.build(cfg.oracle.name, cfg.oracle, args.oracle)
+    tokenizer = AutoTokenizer.from_pretrained(str(args.tokenizer))
+    rows = [r for path in args.samples for r in read_jsonl(path)]
+    data.annotate(rows, Annotator(oracle, tokenizer, cfg.tnt.mechanism, cfg.tnt.flag_fraction))
+    examples = data.examples(rows, cfg.tnt.variant, cfg.tnt.max_negatives, cfg.tnt.positives_per_negative, cfg.seed)
+    if not any(e["negative"] for e in examples):
         raise SystemExit(
             "tnt_data: no sample of train block 1 has negative tokens, so TNT has nothing to unlearn; "
             "lower tnt.flag_fraction or oracle.threshold, or sample more (nado.samples_per_prompt)"
         )
-    write_jsonl(paths.TNT_DATA, data)
-    n_neg = sum(e["negative"] for e in data)
-    tokens = sum(w < 0 for e in data for w in e["weights"])
+    write_jsonl(args.out, examples)
+    n_neg = sum(e["negative"] for e in examples)
+    tokens = sum(w < 0 for e in examples for w in e["weights"])
     with stage_run(cfg, args.params, "tnt_data", "tnt_train") as run:
         run.log_params(sections(cfg, ["tnt", "seed"]))
-        run.log_metrics({"num_examples": len(data), "num_negative_examples": n_neg, "num_negative_tokens": tokens})
-    print(f"{len(data)} examples, {n_neg} with negatives ({tokens} negative tokens)")
+        run.log_metrics({"num_examples": len(examples), "num_negative_examples": n_neg, "num_negative_tokens": tokens})
+    print(f"{len(examples)} examples, {n_neg} with negatives ({tokens} negative tokens)")
 
 
 if __name__ == "__main__":

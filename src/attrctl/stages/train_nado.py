@@ -1,8 +1,8 @@
-"""Train NADO_k on the labelled samples of iteration k (DESIGN §2.1): results/nado/<name>/ plus diagnostics
-(results/metrics/nado/<name>.json, results/plots/nado_reliability_<name>.png).
+"""Train NADO_k on the labelled samples of iteration k, then measure it on fresh samples of held-out prompts.
 
-The NADO reads the hidden states of the model the samples came from (p_{k-1}); it warm-starts from the
-previous iteration's NADO, checkpoints every N steps and each epoch, and resumes after a kill.
+The NADO reads the hidden states of the model the samples came from (p_{k-1}); it warm-starts from the previous
+iteration's NADO when one is given, checkpoints every N steps and each epoch, and resumes after a kill.
+Diagnostics: AUROC of the final-position estimate, ECE and reliability diagram of R(x), consistency gap.
 """
 
 from __future__ import annotations
@@ -11,83 +11,76 @@ import hashlib
 import json
 import shutil
 import time
+from pathlib import Path
 
-from attrctl import paths, schedule
-from attrctl.config import sections
-from attrctl.io import atomic_path, read_jsonl, write_json
 from attrctl.stages import cli
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = cli.parser(__doc__)
-    p.add_argument("--schedule", default="sequential", choices=schedule.SCHEDULES)
-    p.add_argument("--iter", type=int, default=1, help="iteration k (default 1)")
+    p = cli.parser(__doc__, __spec__)
+    p.add_argument("--name", required=True, help="the NADO's name, e.g. sequential_iter1")
+    p.add_argument("--model", type=Path, required=True, help="input: the model the samples came from")
+    p.add_argument("--train", type=Path, required=True, help="input: annotated samples to train on")
+    p.add_argument("--heldout", type=Path, required=True, help="input: annotated eval samples of the same model")
+    p.add_argument("--warm-start", type=Path, help="input: the NADO to start from")
+    p.add_argument("--checkpoints", type=Path, required=True, help="resumable training state (removed when done)")
+    p.add_argument("--out", type=Path, required=True, help="output: the NADO's directory")
+    p.add_argument("--metrics", type=Path, required=True, help="output: diagnostics (.json)")
+    p.add_argument("--plot", type=Path, required=True, help="output: reliability diagram (.png)")
     args = p.parse_args(argv)
-    cfg = cli.start(args.params)
-    from attrctl import models, nado, nado_train, plots, runtime
+    cfg = cli.start(args)
+    from attrctl import models, plots, runtime
+    from attrctl.config import sections
+    from attrctl.io import atomic_path, read_jsonl, write_json
+    from attrctl.nado import diagnostics, model, train
     from attrctl.tracking import stage_run
 
-    name = schedule.nado(args.schedule, args.iter)
-    data_model, data_split = schedule.nado_data(args.schedule, args.iter, cfg.nado_reg.iterations)
-    warm = schedule.nado_warm_start(args.schedule, args.iter)
     device = runtime.setup_torch(cfg.runtime, cfg.seed)
-    base, tokenizer = models.load(paths.model_dir(data_model), device, runtime.dtype_for(device))
-    nado_model = (
-        nado.load(paths.nado_dir(warm), base)
-        if warm
-        else nado.build(base, cfg.nado.trunk, cfg.nado.layers, cfg.nado.lora_rank)
-    )
-    nado_model.requires_grad_(True)
-    if cfg.nado.trunk == "lora":  # only the adapters and the head train
-        for key, param in nado_model.named_parameters():
-            param.requires_grad_("lora_" in key or key.startswith("head"))
-
-    train_file = paths.annotations(data_model, data_split)
+    base, tokenizer = models.load(args.model, device, runtime.dtype_for(device))
+    if args.warm_start:
+        nado_model = model.load(args.warm_start, base)
+    else:
+        nado_model = model.build(base, cfg.nado.trunk, cfg.nado.layers, cfg.nado.lora_rank)
+    train.make_trainable(nado_model)
     fingerprint = hashlib.sha256(
-        json.dumps([sections(cfg, ["nado", "seed"]), name, warm]).encode() + train_file.read_bytes()
+        json.dumps([sections(cfg, ["nado", "seed"]), args.name, str(args.warm_start)]).encode()
+        + args.train.read_bytes()
     ).hexdigest()
     start = time.perf_counter()
-    history = nado_train.train(
+    history = train.train(
         base,
         nado_model,
-        read_jsonl(train_file),
+        read_jsonl(args.train),
         cfg.nado,
         cfg.oracle.threshold,
         cfg.sample.temperature,
         cfg.seed,
         tokenizer.pad_token_id,
-        paths.checkpoints(f"nado-{name}"),
+        args.checkpoints,
         fingerprint,
-        desc=f"train NADO {name}",
+        desc=f"train NADO {args.name}",
     )
-    if not runtime.is_main_process():  # under a multi-GPU launcher only the first process writes
+    if not runtime.is_main_process():  # under a multi-process launcher only the first process writes
         return
     seconds = time.perf_counter() - start
-    with atomic_path(paths.nado_dir(name), directory=True) as tmp:
+    with atomic_path(args.out, directory=True) as tmp:
         nado_model.save(tmp)
-
-    metrics, table = nado_train.diagnostics(
-        base,
-        nado_model,
-        read_jsonl(paths.annotations(data_model, "eval")),
-        cfg.oracle.threshold,
-        tokenizer.pad_token_id,
+    metrics, table = diagnostics.diagnostics(
+        base, nado_model, read_jsonl(args.heldout), cfg.oracle.threshold, tokenizer.pad_token_id, cfg.seed
     )
     metrics["nado_train_loss_final"] = history[-1]["loss"] if history else float("nan")
     metrics["nado_train_seconds"] = seconds
-    write_json(paths.metrics("nado", name), {**metrics, "reliability": table})
+    write_json(args.metrics, {**metrics, "reliability": table})
     plots.reliability(
-        table,
-        paths.plot(f"nado_reliability_{name}"),
-        title=f"NADO {name}: R(x) vs fresh samples of {data_model} (ECE {metrics['nado_ece']:.3f})",
+        table, args.plot, title=f"NADO {args.name}: R(x) vs fresh samples (ECE {metrics['nado_ece']:.3f})"
     )
-    with stage_run(cfg, args.params, "train_nado", name, nado=name, data=f"{data_model}/{data_split}") as run:
+    with stage_run(cfg, args.params, "train_nado", args.name, nado=args.name) as run:
         run.log_params(sections(cfg, ["nado", "seed"]))
         for h in history:
             run.log_metrics({k: v for k, v in h.items() if k not in ("step", "epoch")}, step=int(h["step"]))
         run.log_metrics(metrics)
-        run.log_artifact(paths.plot(f"nado_reliability_{name}"), "plots")
-    shutil.rmtree(paths.checkpoints(f"nado-{name}"), ignore_errors=True)
+        run.log_artifact(args.plot, "plots")
+    shutil.rmtree(args.checkpoints, ignore_errors=True)
     print("  ".join(f"{k}={v:.4g}" for k, v in metrics.items()))
 
 

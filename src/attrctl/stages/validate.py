@@ -1,32 +1,36 @@
-"""Validate params.yaml before any work.
+"""Validate params.yaml and the prompt source before any work.
 
-The first job of every run: every other stage depends on its marker file, so a bad value stops the pipeline
-before anything is written. The marker's content never changes, so re-validating re-runs nothing downstream.
+The first job of every run: every other stage depends on its marker file, so a bad value or a bad prompt
+record stops the pipeline before anything is written. The marker's content never changes, so re-validating re-runs nothing downstream.
 """
 
 from __future__ import annotations
 
-import yaml
+from pathlib import Path
 
-from attrctl import paths
-from attrctl.config import ConfigError
-from attrctl.io import write_text
 from attrctl.stages import cli
-from attrctl.workflow import check_complete
 
 MARKER = "params validated\n"
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = cli.parser(__doc__).parse_args(argv)
-    cli.start(args.params)
-    try:
-        check_complete(yaml.safe_load(args.params.read_text()), str(args.params))
-    except ConfigError as err:
-        raise SystemExit(f"error: {err}") from None
+    p = cli.parser(__doc__, __spec__)
+    p.add_argument("--prompts", help="input: the prompt source (checked record by record, then split)")
+    p.add_argument("--out", type=Path, required=True, help="output: the marker file")
+    args = p.parse_args(argv)
+    cfg = cli.start(args)
+    from attrctl import data
+    from attrctl.io import write_text
+
+    if args.prompts and not args.prompts.startswith("hf:"):
+        try:
+            data.split(data.load_prompts(args.prompts, cfg.data), cfg.data, cfg.seed)
+        except data.PromptError as err:
+            cli.fail(str(err))
+
     # Rewrite only when missing: a new mtime would make Snakemake re-run everything downstream.
-    if not paths.VALIDATED.is_file() or paths.VALIDATED.read_text() != MARKER:
-        write_text(paths.VALIDATED, MARKER)
+    if not args.out.is_file() or args.out.read_text() != MARKER:
+        write_text(args.out, MARKER)
     print(f"{args.params}: ok")
 
 

@@ -7,9 +7,26 @@ import re
 
 import torch
 
-from attrctl.objectives.common import collate, next_token_log_probs, token_mean
+from attrctl.batch import collate, next_token_log_probs, token_mean
 
 WORD = re.compile(r"\S+")
+
+
+def greedy_measures(new_rows: list[dict], old_rows: list[dict]) -> dict[str, float]:
+    """Greedy toxicity, flagged-removed share, BLEU to the original and disfluency counts, prompt by prompt."""
+    new = {r["prompt_id"]: r for r in new_rows}
+    old = {r["prompt_id"]: r for r in old_rows}
+    ids = sorted(old)
+    flagged_before = [i for i in ids if old[i]["label"]]
+    counts = [disfluencies(new[i]["text"]) for i in ids]
+    return {
+        "greedy_toxicity_rate": sum(new[i]["label"] for i in ids) / len(ids),
+        "flagged_removed": (
+            sum(not new[i]["label"] for i in flagged_before) / len(flagged_before) if flagged_before else float("nan")
+        ),
+        "bleu_to_original": bleu([new[i]["text"] for i in ids], [old[i]["text"] for i in ids]),
+        **{f"disfluency_{k}": sum(c[k] for c in counts) for k in counts[0]},
+    }
 
 
 def bleu(new: list[str], original: list[str]) -> float:

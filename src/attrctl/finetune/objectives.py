@@ -1,4 +1,5 @@
-"""NADO-regularised fine-tuning (DESIGN §2.2):
+"""The fine-tuning objectives of the NADO paper: plain fine-tuning (`sft`, `filter`) and NADO-regularised
+fine-tuning (docs/methods.md):
 
     L(θ) = L_task(θ) + λ · E_{(x,y)∈D} Σ_i KL( pθ(·|x,y<i) ‖ q*(·|x,y<i) )
 
@@ -11,8 +12,9 @@ from __future__ import annotations
 
 import torch
 
-from attrctl import nado
-from attrctl.objectives.common import next_token_log_probs, nll, token_mean
+from attrctl.batch import next_token_log_probs, nll, token_mean
+from attrctl.nado.model import NadoModel, base_features
+from attrctl.nado.qstar import guided_log_probs, success_rate
 
 
 def kl(logp_a: torch.Tensor, logp_b: torch.Tensor) -> torch.Tensor:
@@ -57,20 +59,35 @@ def nado_reg_loss(
 
 
 @torch.no_grad()
-def guided_targets(teacher, guide: nado.NadoModel, batch: dict, delta: float) -> tuple[torch.Tensor, torch.Tensor]:
+def guided_targets(teacher, guide: NadoModel, batch: dict, delta: float) -> tuple[torch.Tensor, torch.Tensor]:
     """(log q*, log p_{k-1}) at every next-token position, from the frozen teacher and its NADO."""
     device = teacher.device
     ids, mask = batch["input_ids"].to(device), batch["attention_mask"].to(device)
-    base_logp, hidden = nado.base_features(teacher, ids, mask)
+    base_logp, hidden = base_features(teacher, ids, mask)
     r, _ = guide(hidden, ids, mask)
     # R(x): the success rate of each prompt, read at its last token.
     last = (batch["prompt_len"] - 1).to(device)
-    r_prompt = nado.success_rate(base_logp[torch.arange(len(ids)), last], r[torch.arange(len(ids)), last])
-    logq = nado.guided_log_probs(base_logp, r, r_prompt[:, None].expand(r.shape[:2]), delta)
+    r_prompt = success_rate(base_logp[torch.arange(len(ids)), last], r[torch.arange(len(ids)), last])
+    logq = guided_log_probs(base_logp, r, r_prompt[:, None].expand(r.shape[:2]), delta)
     return logq[:, :-1], base_logp[:, :-1]
 
 
+class SFT:
+    """L_task only: the likelihood of the corpus."""
+
+    def __init__(self, policy):
+        self.policy = policy
+
+    def __call__(self, batch):
+        logp, targets, mask = next_token_log_probs(self.policy, batch)
+        loss = nll(logp, targets, mask)
+        return loss, {"loss": loss.item(), "task": loss.item()}
+
+
 class NadoReg:
+    """L_task + λ·KL to q*(teacher, guide); `adaptive`: general-domain examples are regularised towards the
+    teacher itself, which is the original model p0 for the adaptive variant (it starts from the base model)."""
+
     def __init__(
         self,
         policy,
@@ -80,23 +97,17 @@ class NadoReg:
         kl_weight: float,
         direction: str,
         adaptive: bool = False,
-        original=None,
         general_weight: float = 0.0,
     ):
         self.policy, self.teacher, self.guide = policy, teacher, guide
         self.delta, self.kl_weight, self.direction = delta, kl_weight, direction
-        self.adaptive, self.original, self.general_weight = adaptive, original, general_weight
+        self.adaptive, self.general_weight = adaptive, general_weight
 
     def __call__(self, batch):
         logq, logp_teacher = guided_targets(self.teacher, self.guide, batch, self.delta)
         logp, targets, mask = next_token_log_probs(self.policy, batch)
         if not self.adaptive:
             return nado_reg_loss(logp, targets, mask, logq, self.kl_weight, self.direction)
-        if self.original is None:  # the teacher is the original model
-            logp0 = logp_teacher
-        else:
-            with torch.no_grad():
-                logp0, _, _ = next_token_log_probs(self.original, batch)
         return nado_reg_loss(
             logp,
             targets,
@@ -105,6 +116,6 @@ class NadoReg:
             self.kl_weight,
             self.direction,
             general=~batch["constraint"],
-            logp0=logp0,
+            logp0=logp_teacher,
             general_weight=self.general_weight,
         )

@@ -1,4 +1,4 @@
-"""Which models, samples and NADOs each iteration of the NADO-regularised schedules uses (DESIGN §2.2).
+"""Which models, samples and NADOs each iteration of the NADO-regularised schedules uses (docs/methods.md).
 
 Iteration k of the sequential schedule: sample block k from p_{k-1} -> annotate -> train NADO_k (warm start
 NADO_{k-1}) on those samples -> fine-tune p_k from p_{k-1} against q*(p_{k-1}, NADO_k).
@@ -9,6 +9,7 @@ q*(p_{k-1}, NADO_{k-1}). The Snakemake rules ask these functions for their input
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 SCHEDULES = ("sequential", "parallel")
@@ -66,46 +67,40 @@ def guide(schedule: str, k: int) -> str:
 class FinetunePlan:
     """How one fine-tuned model is made: its objective, start point, q* sources and passes over the corpus."""
 
-    objective: str  # sft | nado_reg | nado_reg_adaptive | tnt
-    init: str  # model the weights start from (and, for nado_reg, the frozen teacher p_{k-1})
+    objective: str  # sft | nado_reg | nado_reg_adaptive
+    init: str  # model the weights start from (and, for the nado_reg objectives, the frozen teacher of q*)
     guide: str | None  # NADO of q*
     passes: int  # finetune.train epochs are multiplied by this
     filtered: bool = False
-    loss: str | None = None  # TNT loss
-    alpha: float | None = None  # TNT α; None: tnt.alpha
+    kl_weight: float | None = None  # λ of a sweep model; None: nado_reg.kl_weight
+
+
+SWEEP = re.compile(r"nado_reg_l(\d+(?:p\d+)?)")
+
+
+def sweep_name(kl_weight: float) -> str:
+    """`nado_reg_l<λ>`, λ spelled for file and stage names (0.5 -> 0p5)."""
+    return "nado_reg_l" + f"{kl_weight:g}".replace(".", "p")
 
 
 def finetune_plan(name: str, iterations: int) -> FinetunePlan:
-    """sft / filter / nado_reg_adaptive: one run from the base model over `iterations` passes, so every method
-    sees the corpus equally often; nado_reg schedules: one pass per iteration from p_{k-1}."""
-    if name.startswith("tnt_"):  # tnt_<loss> (α from params) or tnt_<loss>_a<α> (the sweep)
-        loss, _, alpha = name.removeprefix("tnt_").partition("_a")
-        value = float(alpha.replace("p", ".").replace("m", "-")) if alpha else None
-        return FinetunePlan("tnt", "base", None, 1, loss=loss, alpha=value)
+    """sft / filter / nado_reg_adaptive / the λ sweep: one run from the base model over `iterations` passes, so
+    every method sees the corpus equally often; nado_reg schedules: one pass per iteration from p_{k-1}."""
     if name in ("sft", "filter"):
         return FinetunePlan("sft", "base", None, iterations, filtered=name == "filter")
     if name == "nado_reg_adaptive":
         return FinetunePlan("nado_reg_adaptive", "base", nado("sequential", 1), iterations)
+    if match := SWEEP.fullmatch(name):
+        weight = float(match.group(1).replace("p", "."))
+        return FinetunePlan("nado_reg", "base", nado("sequential", 1), iterations, kl_weight=weight)
     schedule, k = parse_lm(name, iterations)
     return FinetunePlan("nado_reg", lm(schedule, k - 1, iterations), guide(schedule, k), 1)
-
-
-def tnt_name(loss: str, alpha: float | None = None) -> str:
-    """`tnt_<loss>`, or `tnt_<loss>_a<α>` with α spelled for file and stage names (0.5 -> 0p5, 1e-05 -> 1em05)."""
-    if alpha is None:
-        return f"tnt_{loss}"
-    return f"tnt_{loss}_a" + f"{alpha:g}".replace(".", "p").replace("+", "").replace("-", "m")
-
-
-def tnt_models(losses: list[str], sweep: list[float]) -> list[str]:
-    """Every TNT model: one per loss at the tables' α, and one per loss and sweep α."""
-    return [tnt_name(loss, alpha) for loss in losses for alpha in [None, *sweep]]
 
 
 def nado_names(models: list[str], iterations: int) -> list[str]:
     """Every NADO the configured models need, with the NADO_k each schedule trains in iteration k."""
     names = set()
-    if {"nado_decode", "nado_reg_adaptive"} & set(models):
+    if {"nado_decode", "nado_reg_adaptive"} & set(models) or any(SWEEP.fullmatch(m) for m in models):
         names.add(nado("sequential", 1))
     for schedule in SCHEDULES:
         if PREFIX[schedule] in models:

@@ -1,4 +1,4 @@
-"""Targeted Negative Training (DESIGN §2.3): move the model off the flagged tokens and nowhere else.
+"""Targeted Negative Training (docs/methods.md, TNT): move the model off the flagged tokens and nowhere else.
 
 Every target token has a weight: +1 keep, −1 negative (flagged by the token-level annotation), 0 padding.
 Target distribution at a negative position with token t: p_d(v) ∝ p0(v)·[v ≠ t]; at a positive one p_d = p0.
@@ -17,11 +17,14 @@ Target distribution at a negative position with token t: p_d(v) ∝ p0(v)·[v �
 
 from __future__ import annotations
 
+from typing import get_args
+
 import torch
 
-from attrctl.objectives.common import next_token_log_probs
+from attrctl.batch import next_token_log_probs
+from attrctl.config import TNTLoss
 
-LOSSES = ("tnff", "tnrr", "tnrf", "tnfll", "tnrll", "nl", "ul")
+LOSSES = get_args(TNTLoss)
 FORWARD_NEG = ("tnff", "tnfll")
 LIKELIHOOD_POS = ("tnfll", "tnrll", "nl", "ul")
 KL_POS = ("tnrr",)

@@ -1,27 +1,15 @@
-"""Sequence oracles C: each maps texts to a toxicity score in [0, 1] (the "satisfied" score is 1 − toxicity).
-
-`profanity_check` is the offline default: the linear SVM shipped inside `alt-profanity-check` (no download;
-it measures profanity rather than toxicity in general, a deviation from the papers' Perspective scores).
-"""
+"""Oracles that come trained: the embedded profanity classifier, any HF classifier, Detoxify, Perspective."""
 
 from __future__ import annotations
 
 import os
 import time
-from typing import Protocol
-
-from attrctl.config import OracleConfig
-
-
-class Oracle(Protocol):
-    name: str
-
-    def score(self, texts: list[str]) -> list[float]:
-        """Toxicity in [0, 1] for each text."""
-        ...
 
 
 class ProfanityCheck:
+    """The linear SVM shipped inside `alt-profanity-check` (no download). It measures profanity, not toxicity
+    in general: implicit hate without swear words scores low."""
+
     name = "profanity_check"
 
     def __init__(self) -> None:
@@ -84,7 +72,7 @@ class Detoxify:
             from detoxify import Detoxify as _Detoxify
         except ImportError:
             raise RuntimeError(
-                "oracle.name = 'detoxify' needs the `detoxify` package (pip install detoxify) "
+                "oracle 'detoxify' needs the `detoxify` package (pip install detoxify) "
                 "and its checkpoint (downloaded on first use, or in the HF cache offline)"
             ) from None
         self.model = _Detoxify(variant)
@@ -94,7 +82,8 @@ class Detoxify:
 
 
 class Perspective:
-    """Perspective API TOXICITY summary score. The API key is read from the environment only, never logged."""
+    """Perspective API TOXICITY summary score. The key is read from the environment and sent in a request
+    header; errors are re-raised without the request, so the key reaches no traceback, log or file."""
 
     name = "perspective"
     URL = "https://commentanalyzer.googleapis.com/v1alpha1/comments:analyze"
@@ -102,7 +91,7 @@ class Perspective:
     def __init__(self, key_env: str, qps: float = 1.0) -> None:
         self._key = os.environ.get(key_env)
         if not self._key:
-            raise RuntimeError(f"oracle.name = 'perspective' needs an API key in the environment variable {key_env}")
+            raise RuntimeError(f"oracle 'perspective' needs an API key in the environment variable {key_env}")
         self.interval = 1.0 / qps
 
     def request_body(self, text: str) -> dict:
@@ -112,22 +101,21 @@ class Perspective:
         import requests
 
         scores = []
-        for text in texts:
-            resp = requests.post(self.URL, params={"key": self._key}, json=self.request_body(text), timeout=30)
-            resp.raise_for_status()
-            scores.append(resp.json()["attributeScores"]["TOXICITY"]["summaryScore"]["value"])
+        for i, text in enumerate(texts):
+            try:
+                resp = requests.post(
+                    self.URL, headers={"x-goog-api-key": self._key}, json=self.request_body(text), timeout=30
+                )
+                resp.raise_for_status()
+                scores.append(resp.json()["attributeScores"]["TOXICITY"]["summaryScore"]["value"])
+            except (requests.RequestException, KeyError, ValueError) as err:
+                status = getattr(getattr(err, "response", None), "status_code", None)
+                raise RuntimeError(
+                    f"Perspective API failed on text {i}: {type(err).__name__}"
+                    + (f" (HTTP {status})" if status else "")
+                ) from None
             time.sleep(self.interval)
         return scores
 
     def __repr__(self) -> str:  # keep the key out of logs and tracebacks
         return "Perspective(key=<hidden>)"
-
-
-def build(cfg: OracleConfig) -> Oracle:
-    if cfg.name == "profanity_check":
-        return ProfanityCheck()
-    if cfg.name == "hf_classifier":
-        return HFClassifier(cfg.hf_model or "", cfg.hf_toxic_label, cfg.batch_size)
-    if cfg.name == "detoxify":
-        return Detoxify(cfg.detoxify_variant)
-    return Perspective(cfg.perspective_key_env)

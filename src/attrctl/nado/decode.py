@@ -18,13 +18,15 @@ from torch import nn
 from transformers import LogitsProcessor
 from transformers.modeling_outputs import CausalLMOutput
 
-from attrctl import nado
+from attrctl.nado.model import WEIGHTS, NadoModel, base_features
+from attrctl.nado.model import load as load_nado
+from attrctl.nado.qstar import guided_log_probs, success_rate
 
 GUIDED = "guided.json"
 
 
 def write_guided_dir(path: Path, base_dir: Path, nado_dir: Path, delta: float) -> None:
-    digest = hashlib.sha256((nado_dir / nado.WEIGHTS).read_bytes()).hexdigest()
+    digest = hashlib.sha256((nado_dir / WEIGHTS).read_bytes()).hexdigest()
     spec = {"base": str(base_dir), "nado": str(nado_dir), "nado_sha256": digest, "delta": delta}
     path.mkdir(parents=True, exist_ok=True)
     (path / GUIDED).write_text(json.dumps(spec, indent=2) + "\n")
@@ -46,7 +48,7 @@ class NadoLogitsProcessor(LogitsProcessor):
     """Replaces the base model's next-token scores by log q*. The base model's last hidden states (the NADO
     trunk's input) are captured by a hook on its final norm; the trunk keeps its own KV cache in step."""
 
-    def __init__(self, base, nado_model: nado.NadoModel, delta: float, pad_id: int):
+    def __init__(self, base, nado_model: NadoModel, delta: float, pad_id: int):
         self.nado, self.delta, self.pad_id = nado_model, delta, pad_id
         self._hidden: torch.Tensor | None = None
         self._cache = None
@@ -80,14 +82,14 @@ class NadoLogitsProcessor(LogitsProcessor):
         base_logp = torch.log_softmax(scores.float(), -1)
         r_last = r[:, -1]
         if self._r_prompt is None:  # R(x): the success rate of the prompt, fixed for the whole continuation
-            self._r_prompt = nado.success_rate(base_logp, r_last)
-        return nado.guided_log_probs(base_logp, r_last, self._r_prompt, self.delta)
+            self._r_prompt = success_rate(base_logp, r_last)
+        return guided_log_probs(base_logp, r_last, self._r_prompt, self.delta)
 
 
 class GuidedLM(nn.Module):
     """Whole-sequence scoring under q*, each prefix taking its own success estimate as R(x)."""
 
-    def __init__(self, base, nado_model: nado.NadoModel, delta: float):
+    def __init__(self, base, nado_model: NadoModel, delta: float):
         super().__init__()
         self.base, self.nado, self.delta = base, nado_model, delta
         self.config, self.generation_config = base.config, base.generation_config
@@ -103,10 +105,10 @@ class GuidedLM(nn.Module):
     def forward(self, input_ids, attention_mask=None, **kwargs) -> CausalLMOutput:
         if attention_mask is None:
             attention_mask = torch.ones_like(input_ids)
-        base_logp, hidden = nado.base_features(self.base, input_ids, attention_mask)
+        base_logp, hidden = base_features(self.base, input_ids, attention_mask)
         r, _ = self.nado(hidden, input_ids, attention_mask)
-        r_prefix = nado.success_rate(base_logp, r)
-        return CausalLMOutput(logits=nado.guided_log_probs(base_logp, r, r_prefix, self.delta))
+        r_prefix = success_rate(base_logp, r)
+        return CausalLMOutput(logits=guided_log_probs(base_logp, r, r_prefix, self.delta))
 
 
 def load_for_sampling(path: str | Path, device, dtype):
@@ -117,7 +119,7 @@ def load_for_sampling(path: str | Path, device, dtype):
         return (*models.load(path, device, dtype), None)
     spec = read_guided(path)
     base, tokenizer = models.load(spec["base"], device, dtype)
-    processor = NadoLogitsProcessor(base, nado.load(spec["nado"], base), spec["delta"], tokenizer.pad_token_id)
+    processor = NadoLogitsProcessor(base, load_nado(spec["nado"], base), spec["delta"], tokenizer.pad_token_id)
     return base, tokenizer, processor
 
 
@@ -129,4 +131,4 @@ def load_for_scoring(path: str | Path, device, dtype):
         return models.load(path, device, dtype)
     spec = read_guided(path)
     base, tokenizer = models.load(spec["base"], device, dtype)
-    return GuidedLM(base, nado.load(spec["nado"], base), spec["delta"]), tokenizer
+    return GuidedLM(base, load_nado(spec["nado"], base), spec["delta"]), tokenizer

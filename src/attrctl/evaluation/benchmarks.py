@@ -6,18 +6,19 @@ Embedded tasks are read from workflow/lm_eval_tasks/ (offline); other task names
 
 from __future__ import annotations
 
-import math
 import random
 from pathlib import Path
 
+from attrctl import stats
 from attrctl.config import EMBEDDED_TASKS, BenchmarksConfig
 
-TASK_DIR = Path("workflow/lm_eval_tasks")
 AVERAGE = "benchmark_avg_acc"
 
 
-def run(model, tokenizer, cfg: BenchmarksConfig, seed: int, task_dir: Path = TASK_DIR) -> dict[str, float]:
-    """Every numeric task metric as {`<task>/<metric>`: value} (stderr and per-filter suffixes dropped)."""
+def run(model, tokenizer, cfg: BenchmarksConfig, seed: int, task_dir: Path) -> dict:
+    """Every numeric task metric as {`<task>/<metric>`: value} (stderr and per-filter suffixes dropped), each
+    accuracy with its 95% bootstrap interval over items, and the per-item accuracies under `items`
+    ({task: [0/1, ...]}, for paired comparisons between models)."""
     import lm_eval
     from lm_eval.models.huggingface import HFLM
     from lm_eval.tasks import TaskManager
@@ -33,13 +34,22 @@ def run(model, tokenizer, cfg: BenchmarksConfig, seed: int, task_dir: Path = TAS
         num_fewshot=cfg.num_fewshot,
         limit=cfg.limit,
         bootstrap_iters=0,
-        log_samples=False,
+        log_samples=True,
         random_seed=seed,
         numpy_random_seed=seed,
         torch_random_seed=seed,
         fewshot_random_seed=seed,
     )
-    return flatten(out["results"])
+    metrics: dict = flatten(out["results"])
+    items = {
+        task: [float(s["acc"]) for s in samples]
+        for task, samples in out["samples"].items()
+        if samples and "acc" in samples[0]
+    }
+    for task, accs in items.items():
+        _, metrics[f"{task}/acc_ci_lo"], metrics[f"{task}/acc_ci_hi"] = stats.mean_ci(accs, seed)
+    metrics["items"] = items
+    return metrics
 
 
 def flatten(results: dict[str, dict]) -> dict[str, float]:
@@ -53,18 +63,20 @@ def flatten(results: dict[str, dict]) -> dict[str, float]:
     return flat
 
 
-def headline(metrics: dict[str, float], cfg: BenchmarksConfig) -> dict[str, float]:
-    """The table's benchmark columns: each task's accuracy (F1 too for classification tasks; word perplexity
-    for perplexity tasks) and the average accuracy over the utility (non-classification) tasks."""
+def headline(metrics: dict, cfg: BenchmarksConfig, seed: int = 0) -> dict[str, float]:
+    """The table's benchmark columns: each task's accuracy with its interval (F1 too for classification tasks;
+    word perplexity for perplexity tasks) and the average accuracy over the utility (non-classification) tasks,
+    its interval from resampling each task's items."""
     row: dict[str, float] = {}
-    utility = []
     for task in cfg.tasks:
-        for name in ("acc", "f1") if task in cfg.classification_tasks else ("acc", "word_perplexity"):
+        for name in ("acc", "acc_ci_lo", "acc_ci_hi", "f1" if task in cfg.classification_tasks else "word_perplexity"):
             if f"{task}/{name}" in metrics:
                 row[f"{task}/{name}"] = metrics[f"{task}/{name}"]
-        if task not in cfg.classification_tasks and f"{task}/acc" in metrics:
-            utility.append(metrics[f"{task}/acc"])
-    row[AVERAGE] = sum(utility) / len(utility) if utility else math.nan
+    utility = [t for t in cfg.tasks if t not in cfg.classification_tasks and f"{t}/acc" in metrics]
+    row[AVERAGE] = sum(metrics[f"{t}/acc"] for t in utility) / len(utility) if utility else float("nan")
+    items = metrics.get("items", {})
+    if utility and all(t in items for t in utility):
+        _, row[f"{AVERAGE}_ci_lo"], row[f"{AVERAGE}_ci_hi"] = stats.task_average([items[t] for t in utility], seed)
     return row
 
 

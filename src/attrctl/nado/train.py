@@ -1,0 +1,142 @@
+"""Training NADO on oracle-labelled samples of the model p it guides.
+
+The frozen model's last hidden states (the small trunk's input) are computed once per example, and so are its
+top-k next-token log-probabilities on the continuation (the consistency term's p), so an epoch costs only the
+trunk and the head rows it needs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from attrctl import training
+from attrctl.batch import collate as base_collate
+from attrctl.config import NadoConfig
+from attrctl.nado.loss import consistency_sum, importance_weights, nado_loss
+from attrctl.nado.model import base_features
+
+
+def examples(rows: list[dict], label: str, threshold: float) -> list[dict]:
+    """Training examples from annotated samples; c = 1 − toxicity (soft) or toxicity ≤ threshold."""
+    out = []
+    for r in rows:
+        if not r["token_ids"]:
+            continue
+        c = 1.0 - r["toxicity"] if label == "soft" else float(r["toxicity"] <= threshold)
+        out.append(
+            {
+                "prompt_ids": r["prompt_ids"],
+                "target_ids": r["token_ids"],
+                "label": c,
+                "seq_logprob": float(sum(r["logprobs"])),
+                "prompt_id": r["prompt_id"],
+                "success": float(r["toxicity"] <= threshold),
+            }
+        )
+    return out
+
+
+def _pad(batch: list[dict], key: str, shape: tuple, dtype) -> torch.Tensor:
+    """Cached per-position tensors of each example, placed at their positions in a (B, L, ...) tensor (the
+    top-k caches start at the first continuation position)."""
+    out = torch.zeros(*shape, *batch[0][key].shape[1:], dtype=dtype)
+    for i, e in enumerate(batch):
+        start = len(e["prompt_ids"]) if key.startswith("top_") else 0
+        out[i, start : start + len(e[key])] = e[key]
+    return out
+
+
+def collate(batch: list[dict], pad_id: int) -> dict[str, torch.Tensor]:
+    """The shared prompt ⊕ target batch, plus labels, sequence log-probs and the cached tensors if any."""
+    out = base_collate(batch, pad_id)
+    out["labels"] = torch.tensor([e["label"] for e in batch])
+    out["seq_logprobs"] = torch.tensor([e["seq_logprob"] for e in batch])
+    shape = tuple(out["input_ids"].shape)
+    for key, dtype in (("hidden", torch.float32), ("top_ids", torch.long), ("top_logp", torch.float32)):
+        if key in batch[0]:
+            out[key] = _pad(batch, key, shape, dtype)
+    return out
+
+
+@torch.no_grad()
+def cache_base(base, data: list[dict], pad_id: int, top_k: int, batch_size: int = 32) -> list[dict]:
+    """Per example: the frozen model's last hidden states, and (top_k > 0) its top-k next-token log-probs at
+    the continuation positions, where the consistency term needs them."""
+    head = base.get_output_embeddings()
+    for start in range(0, len(data), batch_size):
+        part = data[start : start + batch_size]
+        batch = collate(part, pad_id)
+        _, hidden = base_features(base, batch["input_ids"].to(base.device), batch["attention_mask"].to(base.device))
+        for i, e in enumerate(part):
+            p, t = len(e["prompt_ids"]), len(e["target_ids"])
+            e["hidden"] = hidden[i, : p + t].float().cpu()
+            if top_k:
+                logp = torch.log_softmax(head(hidden[i, p : p + t]).float(), -1)
+                top = logp.topk(min(top_k, logp.shape[-1]), dim=-1)
+                e["top_logp"], e["top_ids"] = top.values.cpu(), top.indices.cpu()
+    return data
+
+
+def forward(base, nado_model, batch):
+    """(token ids, log p of the frozen model, NADO logits r) for a collated batch, over the whole vocabulary."""
+    device = base.device
+    ids, mask = batch["input_ids"].to(device), batch["attention_mask"].to(device)
+    if "hidden" in batch:
+        hidden = batch["hidden"].to(device)
+        with torch.no_grad():
+            base_logp = torch.log_softmax(base.get_output_embeddings()(hidden).float(), -1)
+    else:
+        base_logp, hidden = base_features(base, ids, mask)
+    r, _ = nado_model(hidden, ids, mask)
+    return ids, base_logp, r
+
+
+def loss_terms(base, nado_model, batch) -> tuple[torch.Tensor, torch.Tensor]:
+    """(a, s) of the NADO loss: the realised next tokens' logits a_j, and the consistency sums S_j over the
+    cached top-k tokens (or, without a cache, over the whole vocabulary)."""
+    device = base.device
+    ids, mask = batch["input_ids"].to(device), batch["attention_mask"].to(device)
+    if "top_ids" not in batch:
+        ids, base_logp, r = forward(base, nado_model, batch)
+        a = r[:, :-1].gather(-1, ids[:, 1:, None]).squeeze(-1)
+        return a, consistency_sum(base_logp[:, 1:-1], r[:, 1:-1])
+    states, _ = nado_model.states(batch["hidden"].to(device), ids, mask)
+    a = nado_model.logits_at(states[:, :-1], ids[:, 1:])
+    r_top = nado_model.logits_at(states[:, 1:-1], batch["top_ids"][:, 1:-1].to(device))
+    return a, consistency_sum(batch["top_logp"][:, 1:-1].to(device), r_top)
+
+
+def make_trainable(nado_model) -> None:
+    """The small trunk and the head train; of a LoRA trunk, only the adapters and the head."""
+    nado_model.requires_grad_(True)
+    if nado_model.kind == "lora":
+        for key, param in nado_model.named_parameters():
+            param.requires_grad_("lora_" in key or key.startswith("head"))
+
+
+def train(
+    base,
+    nado_model,
+    rows: list[dict],
+    cfg: NadoConfig,
+    threshold: float,
+    temperature: float,
+    seed: int,
+    pad_id: int,
+    checkpoint_dir: Path,
+    fingerprint: str,
+    desc: str = "train NADO",
+) -> list[dict]:
+    data = cache_base(base, examples(rows, cfg.label, threshold), pad_id, cfg.consistency_top_k)
+
+    def loss_fn(batch):
+        a, s = loss_terms(base, nado_model, batch)
+        weights = importance_weights(batch["seq_logprobs"], temperature).to(a.device)
+        mask, labels = batch["target_mask"].to(a.device), batch["labels"].to(a.device)
+        return nado_loss(a, s, mask, labels, weights, cfg.lambda_cons)
+
+    return training.fit(
+        nado_model, loss_fn, data, lambda b: collate(b, pad_id), cfg.train, seed, checkpoint_dir, fingerprint, desc
+    )

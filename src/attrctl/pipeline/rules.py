@@ -1,0 +1,183 @@
+"""What the Snakemake rules ask: the validated config, each stage's code and tracked params, and the inputs of
+the jobs whose inputs depend on the schedule. Paths come from `attrctl.pipeline.paths`; `dvcgen` writes the
+same DAG to dvc.yaml and `tests/test_workflow_parity.py` checks that the two agree.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+from typing import Any
+
+import attrctl
+from attrctl.config import STAGE_PARAMS, ConfigError, load, parse
+from attrctl.finetune import schedule
+from attrctl.pipeline import paths
+from attrctl.tnt.data import model_names as tnt_model_names
+
+PACKAGE = Path(attrctl.__file__).parent
+REPO = PACKAGE.parent.parent
+
+
+def validated(config: dict[str, Any], params_file: str = "params.yaml") -> dict[str, Any]:
+    """Validate Snakemake's config at parse time; it must equal params.yaml, which is what the stages read."""
+    cfg = parse(config, origin="snakemake config")
+    if cfg != load(params_file):
+        raise ConfigError(
+            f"the Snakemake config differs from {params_file}, which every stage (and DVC) reads: "
+            f"copy the profile over it (cp <profile>.yaml {params_file}) instead of --config/--configfile"
+        )
+    return cfg.model_dump(mode="json")
+
+
+def tracked(config: dict[str, Any], stage: str) -> dict[str, Any]:
+    """The values of a stage's tracked params (Snakemake's `params:` re-run trigger)."""
+    values = {}
+    for key in STAGE_PARAMS[stage]:
+        value: Any = config
+        for part in key.split("."):
+            value = value[part]
+        values[key] = value
+    return values
+
+
+def _imports(path: Path) -> set[str]:
+    """attrctl modules imported anywhere in a source file (top level or inside functions)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.startswith("attrctl")}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("attrctl"):
+            found.add(node.module)
+            found |= {f"{node.module}.{a.name}" for a in node.names}  # `from attrctl import x` imports a module
+    return found
+
+
+def _module_file(module: str) -> Path | None:
+    parts = module.split(".")[1:]
+    for candidate in (
+        PACKAGE.joinpath(*parts[:-1], parts[-1] + ".py") if parts else None,
+        PACKAGE.joinpath(*parts, "__init__.py"),
+    ):
+        if candidate is not None and candidate.is_file():
+            return candidate
+    return None
+
+
+def code_units(stage: str) -> list[str]:
+    """What a stage's code is, for DVC: its own CLI, the core modules it imports, and every method sub-package
+    it imports from, as a directory (so that editing TNT re-runs the stages that import TNT, and no others).
+    Repo-relative."""
+    todo, seen, units = [f"attrctl.stages.{stage}"], set(), set()
+    while todo:
+        module = todo.pop()
+        if module in seen:
+            continue
+        seen.add(module)
+        path = _module_file(module)
+        if path is None:
+            continue
+        todo += sorted(_imports(path) - seen)
+        in_package = path.parent != PACKAGE and path.parent.name != "stages"
+        units.add(str((path.parent if in_package else path).relative_to(REPO)))
+    return sorted(units)
+
+
+def code(stage: str) -> list[str]:
+    """The same code as Snakemake inputs: files, since Snakemake sees a directory's own time stamp only."""
+    out = []
+    for unit in code_units(stage):
+        path = REPO / unit
+        out += [unit] if path.is_file() else sorted(str(f.relative_to(REPO)) for f in path.glob("*.py"))
+    return out
+
+
+def task_files() -> list[str]:
+    """The shipped lm-eval task files (YAMLs, loaders, data), as benchmark inputs."""
+    files = (REPO / paths.TASK_DIR).rglob("*")
+    return sorted(str(p.relative_to(REPO)) for p in files if p.is_file() and "__pycache__" not in p.parts)
+
+
+def prompt_source(config: dict[str, Any]) -> str:
+    """The prompt file the data stage reads (`hf:` sources are no file)."""
+    source = config["data"]["prompts"]
+    return paths.EMBEDDED_PROMPTS if source == "embedded" else source
+
+
+def prompt_inputs(config: dict[str, Any]) -> list[str]:
+    source = prompt_source(config)
+    return [] if source.startswith("hf:") else [source]
+
+
+def prompts_of(split: str) -> str:
+    """The prompts a sample split draws from: eval prompts, or the train prompts (cut into blocks) for train<k>."""
+    return paths.prompts("eval" if split.removesuffix("_greedy") == "eval" else "train")
+
+
+def nado_inputs(schedule_name: str, k: int, iterations: int) -> dict[str, str]:
+    """NADO_k trains on labelled samples of p_{k-1} (or, parallel, of the previous iteration), is measured on fresh
+    eval samples of the same model, reads that model's hidden states and warm-starts from NADO_{k-1}."""
+    model, split = schedule.nado_data(schedule_name, k, iterations)
+    warm = schedule.nado_warm_start(schedule_name, k)
+    inputs = {
+        "model": paths.model(model),
+        "train": paths.annotations(model, split),
+        "heldout": paths.annotations(model, "eval"),
+    }
+    return inputs | ({"warm": paths.nado(warm)} if warm else {})
+
+
+def finetune_inputs(name: str, iterations: int) -> dict[str, str]:
+    """The corpus, the start model (the teacher of q*), the NADO of q*, and held-out base samples (KL diagnostics)."""
+    plan = schedule.finetune_plan(name, iterations)
+    inputs = {"data": paths.CORPUS, "init": paths.model(plan.init), "heldout": paths.annotations("base", "eval")}
+    return inputs | ({"guide": paths.nado(plan.guide)} if plan.guide else {})
+
+
+def flag(inputs: dict[str, str], key: str, option: str) -> str:
+    """`--option path` when an optional input is present, else nothing."""
+    return f"{option} {inputs[key]}" if key in inputs else ""
+
+
+def nado_names(config: dict[str, Any]) -> list[str]:
+    return schedule.nado_names(config["models"], config["nado_reg"]["iterations"])
+
+
+def trained_models(config: dict[str, Any]) -> list[str]:
+    """Every model the finetune stage makes for the configured models (schedule iterations included)."""
+    iterations = config["nado_reg"]["iterations"]
+    single = [m for m in config["models"] if m in ("sft", "filter", "nado_reg_adaptive") or schedule.SWEEP.fullmatch(m)]
+    return single + schedule.schedule_models(config["models"], iterations)
+
+
+def tnt_models(config: dict[str, Any]) -> list[str]:
+    """The TNT models of the TNT table and trade-off plot (all losses at the tables' α and at the sweep's)."""
+    if not any(m.startswith("tnt_") for m in config["models"]):
+        return []
+    return tnt_model_names(config["tnt"]["losses"], config["tnt"]["sweep"])
+
+
+def schedule_timings(config: dict[str, Any]) -> list[str]:
+    """Timing files of the samples every iteration of the configured schedules draws."""
+    iterations = config["nado_reg"]["iterations"]
+    found = set()
+    for name in schedule.SCHEDULES:
+        if schedule.PREFIX[name] in config["models"]:
+            for k in range(1, iterations + 1):
+                model, split = schedule.sample_source(name, k, iterations)
+                found.add(paths.metrics(model, f"sample_{split}"))
+    return sorted(found)
+
+
+def schedule_priority(wildcards: Any) -> int:
+    """Snakemake priority: the jobs of the NADO schedules (train-split sampling and annotation, NADO training,
+    the nado_reg fine-tunes) form the DAG's longest chain, so they go first and the independent jobs (baselines,
+    TNT, evaluation) fill the other cores alongside them instead of after them. nado_reg_adaptive and the λ
+    sweep share the prefix and are the longest single fine-tunes, so they start early too."""
+    values = dict(wildcards.items())
+    on_chain = (
+        values.get("split", "").startswith("train")
+        or "schedule" in values
+        or values.get("model", "").startswith("nado_reg")
+    )
+    return 10 if on_chain else 0

@@ -1,0 +1,68 @@
+"""One Targeted Negative Training update of the base model: tnt_<loss> at tnt.alpha, or tnt_<loss>_a<α>.
+
+Flagged tokens are pushed to p0-without-that-token and every other token is kept at p0 (or at its likelihood),
+by the loss the name gives (TNFF, TNRR, TNRF, TNFLL, TNRLL; baselines NL, UL). Checkpoints every N steps; a
+killed run resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from attrctl.stages import cli
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = cli.parser(__doc__, __spec__)
+    p.add_argument("--name", required=True, help="the model to make, e.g. tnt_tnrr or tnt_nl_a100")
+    p.add_argument("--data", type=Path, required=True, help="input: TNT training examples (.jsonl)")
+    p.add_argument("--base", type=Path, required=True, help="input: the base model p0")
+    p.add_argument("--checkpoints", type=Path, required=True, help="resumable training state (removed when done)")
+    p.add_argument("--out", type=Path, required=True, help="output: the model's directory")
+    p.add_argument("--metrics", type=Path, required=True, help="output: training metrics (.json)")
+    args = p.parse_args(argv)
+    cfg = cli.start(args)
+    from attrctl import models, runtime, training
+    from attrctl.batch import collate
+    from attrctl.config import sections
+    from attrctl.io import atomic_path, read_jsonl, write_json
+    from attrctl.tnt import data
+    from attrctl.tnt.losses import TNT
+    from attrctl.tracking import stage_run
+
+    loss, alpha = data.parse_name(args.name)
+    device = runtime.setup_torch(cfg.runtime, cfg.seed)
+    dtype = runtime.dtype_for(device)
+    policy, tokenizer = models.load(args.base, device, dtype, trainable=True)
+    original, _ = models.load(args.base, device, dtype)  # frozen p0
+    objective = TNT(policy, original, loss, cfg.tnt.alpha if alpha is None else alpha, cfg.tnt.epsilon)
+    examples = read_jsonl(args.data)
+    history = training.fit(
+        policy,
+        objective,
+        examples,
+        lambda b: collate(b, tokenizer.pad_token_id),
+        cfg.tnt.train,
+        cfg.seed,
+        args.checkpoints,
+        training.fingerprint(sections(cfg, ["tnt", "seed"]), args.name, args.data),
+        desc=f"TNT {args.name}",
+    )
+    if not runtime.is_main_process():
+        return
+    with atomic_path(args.out, directory=True) as tmp:
+        models.save(policy, tokenizer, tmp)
+    metrics = training.summary(history, examples, cfg.tnt.train.epochs)
+    write_json(args.metrics, metrics)
+    with stage_run(cfg, args.params, "tnt_train", args.name, model=args.name, objective="tnt") as run:
+        run.log_params({**sections(cfg, ["tnt", "seed"]), "loss": loss, "alpha": alpha or cfg.tnt.alpha})
+        for h in history:
+            run.log_metrics({k: v for k, v in h.items() if k not in ("step", "epoch")}, step=int(h["step"]))
+        run.log_metrics(metrics)
+    shutil.rmtree(args.checkpoints, ignore_errors=True)
+    print("  ".join(f"{k}={v:.4g}" for k, v in metrics.items()))
+
+
+if __name__ == "__main__":
+    main()
