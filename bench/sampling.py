@@ -1,33 +1,29 @@
 """Tokens/s of attrctl's sampler against plain `model.generate`, same model, prompts and settings, one run.
 
-    python bench/sampling.py [--model results/models/base] [--prompts 32] [--k 10] [--max-new-tokens 20]
+    python bench/sampling.py [--device cuda] [--prompts 32] [--k 10] [--batch-size 128]
 
 Both decode the same eval prompts with nucleus sampling (top-p 0.9, temperature 1) into the same number of
 rows per batch; `generate` gets `num_return_sequences=k`. Tokens are counted up to each row's end-of-sequence.
-Target (issue 2): the project's sampler >= 1.5x plain generate on the default model.
+Targets: the project's sampler >= 1.5x plain generate; on one H100-class GPU at the GPU profile's batch size
+(configs/gpu.yaml: 512 rows), >= 20,000 new tokens/s.
 """
 
 from __future__ import annotations
 
-import argparse
-import time
-from pathlib import Path
-
 import torch
+from common import mfu, parser, prompts, setup, timed
 
-from attrctl import models
-from attrctl.config import DataConfig, SampleConfig
-from attrctl.data import load_prompts, split
+from attrctl.config import SampleConfig
 from attrctl.sampling import generate
 
 
-def plain_generate(model, tokenizer, prompts: list[dict], cfg: SampleConfig) -> int:
+def plain_generate(model, tokenizer, rows: list[dict], cfg: SampleConfig) -> int:
     """Generated tokens (up to EOS) of HF `generate` over the prompts, batch by batch."""
     per_batch = max(1, cfg.batch_size // cfg.k)
     tokens = 0
-    for start in range(0, len(prompts), per_batch):
-        texts = [p["text"] for p in prompts[start : start + per_batch]]
-        enc = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
+    for start in range(0, len(rows), per_batch):
+        texts = [p["text"] for p in rows[start : start + per_batch]]
+        enc = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
         with torch.inference_mode():
             out = model.generate(
                 **enc,
@@ -46,46 +42,26 @@ def plain_generate(model, tokenizer, prompts: list[dict], cfg: SampleConfig) -> 
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument(
-        "--model",
-        default="results/models/base",
-        help="model directory (default: results/models/base; falls back to converting the embedded GGUF)",
-    )
-    p.add_argument("--prompts", type=int, default=32, help="eval prompts (half challenging, half neutral)")
+    p = parser(__doc__)
+    p.add_argument("--prompts", type=int, default=32, help="eval prompts")
     p.add_argument("--k", type=int, default=10, help="samples per prompt")
     p.add_argument("--max-new-tokens", type=int, default=20)
     p.add_argument("--batch-size", type=int, default=128, help="rows decoded at once")
     args = p.parse_args()
-
-    if Path(args.model).is_dir():
-        model, tokenizer = models.load(args.model)
-    else:
-        from attrctl.config import ModelConfig
-
-        model, tokenizer = models.build_base(ModelConfig(), seed=0)
-        model.eval()
-        tokenizer.padding_side = "left"
-    _, prompts = split(load_prompts(DataConfig()), DataConfig(max_eval=args.prompts), seed=0)
+    precision, model, tokenizer = setup(args)
+    rows = prompts(args.prompts)
     cfg = SampleConfig(k=args.k, max_new_tokens=args.max_new_tokens, batch_size=args.batch_size)
-    print(
-        f"model: {model.config.name_or_path} ({model.num_parameters() / 1e6:.0f}M), threads: "
-        f"{torch.get_num_threads()}, {len(prompts)} prompts x k={cfg.k}, {cfg.max_new_tokens} new tokens, "
-        f"top_p={cfg.top_p}, {cfg.batch_size} rows per batch"
-    )
-
-    generate(model, tokenizer, prompts[:2], cfg.model_copy(update={"k": 2}), 0, 32, desc="warm-up")
+    print(f"{len(rows)} prompts x k={cfg.k}, {cfg.max_new_tokens} new tokens, {cfg.batch_size} rows per batch")
     results = {}
     for name, fn in [
-        ("plain generate", lambda: plain_generate(model, tokenizer, prompts, cfg)),
-        ("attrctl sampler", lambda: sum(len(r["token_ids"]) for r in generate(model, tokenizer, prompts, cfg, 0, 32))),
+        ("plain generate", lambda: plain_generate(model, tokenizer, rows, cfg)),
+        ("attrctl sampler", lambda: sum(len(r["token_ids"]) for r in generate(model, tokenizer, rows, cfg, 0, 32))),
     ]:
         torch.manual_seed(0)
-        start = time.perf_counter()
-        tokens = fn()
-        seconds = time.perf_counter() - start
+        tokens, seconds = timed(fn)
         results[name] = tokens / seconds
-        print(f"{name:>16}: {tokens:6d} tokens in {seconds:6.1f} s = {tokens / seconds:6.1f} tokens/s")
+        rate = mfu(tokens / seconds, model.num_parameters(), 2, args, precision.device)
+        print(f"{name:>16}: {tokens:6d} tokens in {seconds:6.2f} s = {tokens / seconds:8.1f} tokens/s, {rate}")
     ratio = results["attrctl sampler"] / results["plain generate"]
     print(f"{'ratio':>16}: {ratio:.2f}x plain generate (target >= 1.5x)")
 

@@ -17,6 +17,17 @@ REPO = Path(__file__).resolve().parents[1]
 PROJECT_FILES = ["Snakefile", "dvc.yaml", "workflow", "src", ".gitignore"]
 
 
+def pytest_collection_modifyitems(config, items):
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs CUDA: no NVIDIA GPU here (run `make test-gpu` on a GPU machine)")
+    for item in items:
+        if "cuda" in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.fixture(scope="session")
 def tokenizer():
     from attrctl.models import embedded_tokenizer

@@ -29,18 +29,20 @@ STAGES = {
     "corpus",
     "finetune",
     "rl",
+    "train_oracle",
     "tnt_data",
+    "tnt_train",
     "tnt_eval",
     "report",
 }
-AFTER_SAMPLE = STAGES - {"validate", "prepare_model", "prepare_data"}  # NADO, corpus and TNT data use samples too
+AFTER_SAMPLE = STAGES - {"validate", "prepare_model", "prepare_data", "train_oracle"}  # NADO, corpus, TNT use samples
 SNAKEMAKE = ["snakemake", "--cores", "2"]
 
 
 def git_project(path, copy: bool = True):
     """A scratch git + DVC repository whose dvc.yaml is generated for its params (the test profile's DAG)."""
     root = make_project(path) if copy else path
-    run([PYTHON, "-m", "attrctl.dvcgen"], root)
+    run([PYTHON, "-m", "attrctl.pipeline.dvcgen"], root)
     run(["git", "init", "-q"], root)
     run(["git", "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-q", "--allow-empty", "-m", "empty"], root)
     run(["dvc", "init", "-q"], root)
@@ -49,13 +51,30 @@ def git_project(path, copy: bool = True):
     return root
 
 
-def planned_rules(root) -> set[str]:
+def planned_jobs(root) -> list[tuple[str, dict]]:
+    """(rule, wildcards) of every job `snakemake -n` would run."""
     out = run(["snakemake", "-n", "--cores", "2"], root).stdout
-    return set(re.findall(r"^(?:local)?rule (\w+):", out, re.M)) - {"all"}
+    jobs = []
+    for block in re.split(r"\n\s*\n", out):
+        rule = re.search(r"^(?:local)?rule (\w+):", block, re.M)
+        if rule and rule.group(1) != "all":
+            wildcards = re.search(r"^\s+wildcards: (.+)$", block, re.M)
+            pairs = dict(kv.split("=", 1) for kv in wildcards.group(1).split(", ")) if wildcards else {}
+            jobs.append((rule.group(1), pairs))
+    return jobs
+
+
+def planned_rules(root) -> set[str]:
+    return {rule for rule, _ in planned_jobs(root)}
+
+
+def stage_rule(name: str) -> str:
+    """The rule of a DVC stage name: `sample@base-eval`, `finetune-sft` or `report`."""
+    return name.split("@")[0].split("-")[0]
 
 
 def ran_stages(dvc_output: str) -> set[str]:
-    return {s.split("-")[0] for s in re.findall(r"Running stage '([\w.-]+)'", dvc_output)}
+    return {stage_rule(s) for s in re.findall(r"Running stage '([\w.@-]+)'", dvc_output)}
 
 
 @pytest.fixture(scope="module")
@@ -153,7 +172,7 @@ def test_dvc_takes_over_snakemake_results_and_reruns_only_what_changed(snakemake
     (root / "params.yaml").write_text(yaml.safe_dump(params))
     assert planned_rules(root) == AFTER_SAMPLE
     status = json.loads(run(["dvc", "status", "--json"], root).stdout)
-    directly = {name.split("-")[0] for name in status} - {"validate"}
+    directly = {stage_rule(name) for name in status} - {"validate"}
     assert directly == {"sample", "rl", "report"}, status  # stages tracking sample.*; the rest follow at run time
 
     params["sample"]["top_p"] = 0.9
@@ -165,6 +184,23 @@ def test_dvc_takes_over_snakemake_results_and_reruns_only_what_changed(snakemake
     # and back: `snakemake --touch` records DVC's outputs as current for the new params (README)
     run(["snakemake", "--touch", "--cores", "1"], root)
     assert planned_rules(root) == set()
+
+
+def test_editing_tnt_code_reruns_tnt_jobs_only(snakemake_project):
+    root, _ = snakemake_project
+    run(["dvc", "commit", "-f", "-q"], root)
+    losses = root / "src/attrctl/tnt/losses.py"
+    original = losses.read_text()
+    losses.write_text(original + "\n# an edit\n")
+    try:
+        jobs = planned_jobs(root)
+        assert jobs and {rule for rule, _ in jobs} >= {"tnt_data", "tnt_train", "tnt_eval", "report"}
+        for rule, wildcards in jobs:
+            assert rule in ("tnt_data", "report") or wildcards["model"].startswith("tnt_"), (rule, wildcards)
+        status = json.loads(run(["dvc", "status", "--json"], root).stdout)
+        assert {stage_rule(name) for name in status} - {"validate"} == {"tnt_data", "tnt_train", "tnt_eval", "report"}
+    finally:
+        losses.write_text(original)
 
 
 def test_dvc_repro_runs_the_dag_and_exp_run_validates(tmp_path):
@@ -179,7 +215,7 @@ def test_dvc_repro_runs_the_dag_and_exp_run_validates(tmp_path):
     (root / "params.yaml").write_text(yaml.safe_dump(params))
     root = git_project(root, copy=False)
     out = run(["dvc", "repro"], root).stdout
-    assert ran_stages(out) == STAGES - {"rl", "nado_decode", "tnt_data", "tnt_eval"}, out
+    assert ran_stages(out) == STAGES - {"rl", "nado_decode", "tnt_data", "tnt_train", "tnt_eval"}, out
     assert (root / "results/tables/detox.csv").read_text().splitlines()[2].startswith("nado_reg,")
     before = (root / "results/samples/base/eval.jsonl").read_bytes()
     bad = run(["dvc", "exp", "run", "-S", "sample.k=-1"], root, check=False)
@@ -193,8 +229,10 @@ def test_killed_stage_leaves_no_output(tmp_path):
     params = yaml.safe_load((root / "params.yaml").read_text())
     params["sample"].update(k=64, max_new_tokens=64)  # long enough to be killed mid-way
     (root / "params.yaml").write_text(yaml.safe_dump(params))
+    args = ["--name", "base", "--model", "results/models/base", "--prompts", "results/data/prompts_eval.jsonl"]
+    args += ["--split", "eval", "--out", "results/samples/base/eval.jsonl", "--timing", "results/metrics/t.json"]
     proc = subprocess.Popen(
-        [PYTHON, "-m", "attrctl.stages.sample", "--params", "params.yaml"],
+        [PYTHON, "-m", "attrctl.stages.sample", "--params", "params.yaml", *args],
         cwd=root,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -205,20 +243,27 @@ def test_killed_stage_leaves_no_output(tmp_path):
     assert not (root / "results/samples/base/eval.jsonl").exists()
 
 
-KILLABLE = {  # stage: (extra CLI args, params that lengthen training, weights file, checkpoint dir)
+KILLABLE = {  # stage: (params that lengthen training, weights file, checkpoint dir)
     "train_nado": (
-        [],
         {"nado": {"train": {"epochs": 12, "checkpoint_every": 3}}},
         "results/nado/sequential_iter1/nado.safetensors",
         "nado-sequential_iter1",
     ),
     "finetune": (
-        ["--model", "sft"],
         {"finetune": {"train": {"epochs": 6, "checkpoint_every": 2}}},
         "results/models/sft/model.safetensors",
         "finetune-sft",
     ),
 }
+
+
+def command_of(root, output: str) -> list[str]:
+    """The command of the DVC stage that writes `output` (the same command Snakemake runs)."""
+    from dvc.repo import Repo
+
+    with Repo(str(root)) as repo:
+        (cmd,) = [s.cmd for s in repo.index.stages if any(output.startswith(str(o.def_path)) for o in s.outs)]
+    return cmd.split()
 
 
 def merge(base: dict, override: dict) -> dict:
@@ -231,13 +276,15 @@ def merge(base: dict, override: dict) -> dict:
 def test_killed_training_resumes_to_the_same_weights(tmp_path, stage):
     from safetensors.torch import load_file
 
-    extra, override, weights_file, checkpoint = KILLABLE[stage]
+    override, weights_file, checkpoint = KILLABLE[stage]
     root = make_project(tmp_path / "p")
     params = merge(yaml.safe_load((root / "params.yaml").read_text()), override)
     (root / "params.yaml").write_text(yaml.safe_dump(params))
+    run([PYTHON, "-m", "attrctl.pipeline.dvcgen"], root)
+    run(["dvc", "init", "--no-scm", "-q"], root)
     inputs = ["results/annotations/base/train1.jsonl", "results/annotations/base/eval.jsonl", "results/models/base"]
     run([*SNAKEMAKE, *inputs, *(["results/data/corpus.jsonl"] if stage == "finetune" else [])], root)
-    cmd = [PYTHON, "-m", f"attrctl.stages.{stage}", "--params", "params.yaml", *extra]
+    cmd = command_of(root, weights_file)
     weights = root / weights_file
     run(cmd, root)  # uninterrupted
     reference = load_file(str(weights))

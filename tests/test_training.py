@@ -95,3 +95,12 @@ def test_resumed_history_keeps_the_time_of_the_whole_training(tmp_path):
     history = fit(resumed, make_loss(resumed), EXAMPLES, collate, CFG, 0, tmp_path / "f", "fp")
     seconds = [h["seconds"] for h in history]
     assert seconds[: len(before)] == before and all(b >= a for a, b in zip(seconds, seconds[1:], strict=False))
+
+
+def test_a_second_writer_of_a_checkpoint_directory_gets_a_clear_error(tmp_path):
+    from attrctl.training import CheckpointInUse, _locked
+
+    model = fresh()
+    with _locked(tmp_path / "g"), pytest.raises(CheckpointInUse, match="being written by another process"):
+        fit(model, make_loss(model), EXAMPLES, collate, CFG, 0, tmp_path / "g", "fp")
+    fit(model, make_loss(model), EXAMPLES, collate, CFG, 0, tmp_path / "g", "fp")  # free again

@@ -47,9 +47,7 @@ def _record(row, default_subset: str, fallback_id: str) -> tuple[dict | None, st
     return {"id": str(row.get("id", row.get("filename", fallback_id))), "text": text, "subset": subset}, None
 
 
-def _rows(
-    lines: list[tuple[int, object]], path: Path, default_subset: str, problems: list | None = None
-) -> list[dict]:
+def _rows(lines: list[tuple[int, object]], path: Path, default_subset: str, problems: list | None = None) -> list[dict]:
     """Prompts from (line number, row) pairs; raises with every problem found (`problems`: earlier ones)."""
     prompts, problems, first_line = [], list(problems or []), {}
     for lineno, row in lines:

@@ -86,13 +86,16 @@ def save(model, tokenizer, path: Path) -> None:
 
 
 def load(path: str | Path, device=None, dtype=None, trainable: bool = False):
-    """(model, tokenizer) from a directory written by :func:`save`; eval mode unless `trainable`."""
+    """(model, tokenizer) from a directory written by :func:`save`; eval mode unless `trainable`. A trainable
+    model is always fp32 (its master weights); `dtype` is for frozen models."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(str(path))
     tokenizer.padding_side = "left"
-    model = AutoModelForCausalLM.from_pretrained(str(path), dtype=dtype or torch.float32)
+    model = AutoModelForCausalLM.from_pretrained(
+        str(path), dtype=torch.float32 if trainable else dtype or torch.float32
+    )
     if device is not None:
         model.to(device)
     model.train(trainable)

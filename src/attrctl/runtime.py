@@ -52,8 +52,26 @@ def is_main_process() -> bool:
     return os.environ.get("RANK", "0") == "0"
 
 
-def dtype_for(device) -> object:
-    """bf16 on GPU, fp32 on CPU (bf16 matmuls are slow on most CPUs)."""
-    import torch
+class Precision:
+    """How a stage computes: trained weights always stay fp32 (master weights, which AdamW steps); with bf16
+    autocast the forward passes run in bf16 and frozen models are held in bf16. `auto`: bf16 on CUDA, fp32 on
+    CPU (bf16 matmuls are slow on most CPUs)."""
 
-    return torch.bfloat16 if device.type == "cuda" else torch.float32
+    def __init__(self, runtime: RuntimeConfig, device) -> None:
+        import torch
+
+        bf16 = runtime.precision == "bf16" or (runtime.precision == "auto" and device.type == "cuda")
+        self.device = device
+        self.autocast = torch.bfloat16 if bf16 else None
+        self.frozen = torch.bfloat16 if bf16 else torch.float32
+        self.trained = torch.float32
+
+    def context(self):
+        """The autocast context of the forward passes (a no-op in fp32)."""
+        import contextlib
+
+        import torch
+
+        if self.autocast is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.autocast)

@@ -39,7 +39,9 @@ def _load_progress(checkpoint_dir: Path, fingerprint: str) -> dict | None:
         return None
     state = json.loads(progress.read_text())
     if state.get("fingerprint") != fingerprint:  # a checkpoint of another config or data: start afresh
-        shutil.rmtree(checkpoint_dir, ignore_errors=True)
+        progress.unlink()
+        for old in checkpoint_dir.glob("step-*"):
+            shutil.rmtree(old, ignore_errors=True)
         return None
     return state
 
@@ -54,14 +56,17 @@ def fit(
     checkpoint_dir: Path,
     fingerprint: str,
     desc: str = "train",
+    precision=None,
+    on_step: Callable[[dict[str, float]], None] | None = None,
 ) -> list[dict[str, float]]:
     """Optimise the trainable parameters of `model` on `loss_fn` over `examples`; returns the per-step logs
     (each with `seconds`: the training time so far, resumed runs included).
 
     `loss_fn(batch)` returns (loss, logs) with `batch = collate(list of examples)`. Only parameters with
-    `requires_grad` are optimised. A non-finite loss or gradient stops training with an error (nothing is
-    saved). The checkpoint directory is left in place; the caller removes it once the final weights are safely
-    written.
+    `requires_grad` are optimised; they stay fp32 and `precision` (attrctl.runtime.Precision) sets the autocast
+    of the forward passes. `on_step(logs)` sees each step's logs as they come (live curves). A non-finite loss
+    or gradient stops training with an error, and nothing is saved. The checkpoint directory is left in place;
+    the caller removes it once the final weights are safely written.
     """
     from accelerate import Accelerator
     from accelerate.utils import set_seed
@@ -78,51 +83,83 @@ def fit(
     scheduler = get_scheduler("linear", optimizer, num_warmup_steps=cfg.warmup_steps, num_training_steps=total)
     model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
 
-    progress = _load_progress(checkpoint_dir, fingerprint)
-    start, history = 0, []
-    if progress is not None:
-        accelerator.load_state(str(checkpoint_dir / progress["state"]))
-        start, history = progress["step"], progress["history"]
-        accelerator.print(f"{desc}: resuming from step {start}/{total} ({checkpoint_dir})")
+    # Hold the checkpoint directory while training: a second writer gets a clear error instead of resuming from
+    # a live checkpoint (the lock goes with the process, so a killed run does not block its re-run).
+    with _locked(checkpoint_dir) if accelerator.is_main_process else contextlib.nullcontext():
+        progress = _load_progress(checkpoint_dir, fingerprint)
+        start, history = 0, []
+        if progress is not None:
+            accelerator.load_state(str(checkpoint_dir / progress["state"]))
+            start, history = progress["step"], progress["history"]
+            accelerator.print(f"{desc}: resuming from step {start}/{total} ({checkpoint_dir})")
 
-    model.train()
-    clock = time.perf_counter() - (history[-1]["seconds"] if history else 0.0)
-    bar = tqdm(
-        range(start, total),
-        initial=start,
-        total=total,
-        desc=desc,
-        unit="step",
-        disable=not accelerator.is_local_main_process,
-    )
-    for step in bar:
-        epoch, within = divmod(step, steps_per_epoch)
-        order = epoch_order(len(examples), seed, epoch)
-        rows = order[within * rows_per_step : (within + 1) * rows_per_step]
-        mine = rows[accelerator.process_index :: accelerator.num_processes]
-        micro_batches = [mine[i : i + cfg.batch_size] for i in range(0, len(mine), cfg.batch_size)]
-        logs: dict[str, float] = {}
-        for i, ids in enumerate(micro_batches):
-            # Gradients are summed over micro-batches and synchronised across processes only on the last one.
-            sync = accelerator.no_sync(model) if i < len(micro_batches) - 1 else contextlib.nullcontext()
-            with sync:
-                loss, micro_logs = loss_fn(collate([examples[j] for j in ids]))
-                _check_finite(loss, micro_logs, step, scheduler.get_last_lr()[0], desc)
-                accelerator.backward(loss * len(ids) / len(mine))
-            for key, value in micro_logs.items():
-                logs[key] = logs.get(key, 0.0) + value * len(ids) / len(mine)
-        norm = accelerator.clip_grad_norm_(trainable, cfg.max_grad_norm or float("inf"))
-        _check_finite(norm, {"grad_norm": float(norm)}, step, scheduler.get_last_lr()[0], desc)
-        optimizer.step()
-        scheduler.step()
-        optimizer.zero_grad()
-        logs.update(step=step + 1, epoch=epoch, lr=scheduler.get_last_lr()[0], seconds=time.perf_counter() - clock)
-        history.append(logs)
-        bar.set_postfix({k: f"{v:.4g}" for k, v in logs.items() if k in ("loss", "bce", "kl", "task")})
-        if (step + 1) % cfg.checkpoint_every == 0 or (step + 1) % steps_per_epoch == 0 or step + 1 == total:
-            _checkpoint(accelerator, checkpoint_dir, step + 1, history, fingerprint)
+        autocast = precision.context if precision is not None else contextlib.nullcontext
+        model.train()
+        clock = time.perf_counter() - (history[-1]["seconds"] if history else 0.0)
+        bar = tqdm(
+            range(start, total),
+            initial=start,
+            total=total,
+            desc=desc,
+            unit="step",
+            disable=not accelerator.is_local_main_process,
+        )
+        for step in bar:
+            epoch, within = divmod(step, steps_per_epoch)
+            order = epoch_order(len(examples), seed, epoch)
+            rows = order[within * rows_per_step : (within + 1) * rows_per_step]
+            mine = rows[accelerator.process_index :: accelerator.num_processes]
+            micro_batches = [mine[i : i + cfg.batch_size] for i in range(0, len(mine), cfg.batch_size)]
+            logs: dict[str, float] = {}
+            for i, ids in enumerate(micro_batches):
+                # Gradients are summed over micro-batches and synchronised across processes only on the last one.
+                sync = accelerator.no_sync(model) if i < len(micro_batches) - 1 else contextlib.nullcontext()
+                with sync:
+                    with autocast():  # the forward passes; backward runs outside, in the dtypes they chose
+                        loss, micro_logs = loss_fn(collate([examples[j] for j in ids]))
+                    _check_finite(loss, micro_logs, step, scheduler.get_last_lr()[0], desc)
+                    accelerator.backward(loss.float() * len(ids) / len(mine))
+                for key, value in micro_logs.items():
+                    logs[key] = logs.get(key, 0.0) + value * len(ids) / len(mine)
+            norm = accelerator.clip_grad_norm_(trainable, cfg.max_grad_norm or float("inf"))
+            _check_finite(norm, {"grad_norm": float(norm)}, step, scheduler.get_last_lr()[0], desc)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad()
+            logs.update(step=step + 1, epoch=epoch, lr=scheduler.get_last_lr()[0], seconds=time.perf_counter() - clock)
+            history.append(logs)
+            if on_step is not None:
+                on_step(logs)
+            bar.set_postfix({k: f"{v:.4g}" for k, v in logs.items() if k in ("loss", "bce", "kl", "task")})
+            if (step + 1) % cfg.checkpoint_every == 0 or (step + 1) % steps_per_epoch == 0 or step + 1 == total:
+                _checkpoint(accelerator, checkpoint_dir, step + 1, history, fingerprint)
     model.eval()
     return history
+
+
+class CheckpointInUse(RuntimeError):
+    """Another process is writing the same checkpoint directory."""
+
+
+@contextlib.contextmanager
+def _locked(checkpoint_dir: Path):
+    """Hold the checkpoint directory for this run: a second writer gets a clear error instead of resuming from a
+    live checkpoint. The OS releases the lock when the process dies, so a killed run does not block its re-run."""
+    from filelock import FileLock, Timeout
+
+    checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(checkpoint_dir / ".lock"))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise CheckpointInUse(
+            f"{checkpoint_dir} is being written by another process (a second run of the same stage?): "
+            "wait for it to finish, or stop it first"
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 class NonFiniteError(RuntimeError):

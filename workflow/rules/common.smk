@@ -1,6 +1,7 @@
 # Validate params before any job runs; the helpers every rule uses (paths from attrctl.pipeline.paths).
 from attrctl.pipeline import paths
 from attrctl.pipeline.rules import (
+    EXPERIMENTS,
     code,
     finetune_inputs,
     flag,
@@ -9,6 +10,8 @@ from attrctl.pipeline.rules import (
     prompt_inputs,
     prompt_source,
     prompts_of,
+    report_inputs,
+    report_outputs,
     schedule_priority,
     schedule_timings,
     task_files,

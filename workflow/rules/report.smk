@@ -1,30 +1,49 @@
-# The paper tables and plots, from every model's metrics.
+# The paper tables and plots: all configured models (results/tables/), or one paper's experiment alone
+# (`snakemake --cores N nado` or `... tnt`: results/experiments/<name>/).
 
-TNT = tnt_models(config)
+REPORT = (
+    STAGE.format("report")
+    + " --toxicity {input.toxicity} --lm-eval {input.lm_eval} --annotations {input.annotations}"
+    + " --nado {input.nado} --train {input.train} --timing {input.timing} --tnt {input.tnt}"
+    + " --oracle {input.oracle} --tables {output.tables} --plots {output.plots} --readme {output.readme}"
+)
 
 
 rule report:
     input:
         paths.VALIDATED,
-        toxicity=expand(paths.metrics("{model}", "toxicity"), model=MODELS),
-        lm_eval=expand(paths.metrics("{model}", "lm_eval"), model=MODELS),
-        annotations=expand(paths.annotations("{model}", "eval"), model=MODELS),
-        nado=expand(paths.metrics("nado", "{name}"), name=nado_names(config)),
-        train=expand(paths.metrics("{model}", "train"), model=trained_models(config) + TNT + [m for m in MODELS if m == "rl"]),
-        timing=schedule_timings(config),
-        tnt=expand(paths.metrics("{model}", "tnt"), model=["base", *TNT] if TNT else []),
-        oracle=paths.metrics("oracle", "heldout"),
+        **report_inputs(config),
         code=code("report"),
     output:
-        tables=[paths.table(t, ext) for t in paths.TABLES for ext in ("md", "csv")],
-        plots=[paths.plot(p) for p in paths.PLOTS],
-        readme=paths.README,
+        **report_outputs(),
     params:
         tracked(config, "report"),
     log:
         paths.log("report"),
     shell:
-        STAGE.format("report")
-        + " --toxicity {input.toxicity} --lm-eval {input.lm_eval} --annotations {input.annotations}"
-        + " --nado {input.nado} --train {input.train} --timing {input.timing} --tnt {input.tnt}"
-        + " --oracle {input.oracle} --tables {output.tables} --plots {output.plots} --readme {output.readme}"
+        REPORT
+
+
+for _experiment in EXPERIMENTS:
+
+    rule:
+        name:
+            f"report_{_experiment}"
+        input:
+            paths.VALIDATED,
+            **report_inputs(config, _experiment),
+            code=code("report"),
+        output:
+            **report_outputs(_experiment),
+        params:
+            tracked(config, "report"),
+        log:
+            paths.log(f"report_{_experiment}"),
+        shell:
+            REPORT + f" --experiment {_experiment}"
+
+    rule:
+        name:
+            _experiment
+        input:
+            report_outputs(_experiment)["tables"],

@@ -10,9 +10,10 @@ from pathlib import Path
 from attrctl.config import Config
 
 
-def train(policy, tokenizer, oracle, prompts: list[str], cfg: Config, checkpoints: Path, device):
-    """(trained policy, metrics, reward logs)."""
+def train(policy, tokenizer, oracle, prompts: list[str], cfg: Config, checkpoints: Path, precision, on_log=None):
+    """(trained policy, metrics); `on_log(logs)` sees trl's logs of each step as they come."""
     from datasets import Dataset
+    from transformers import TrainerCallback
     from transformers.trainer_utils import get_last_checkpoint
 
     def reward(prompts, completions, **kwargs) -> list[float]:  # the oracle's "satisfied" score C = 1 − toxicity
@@ -35,8 +36,8 @@ def train(policy, tokenizer, oracle, prompts: list[str], cfg: Config, checkpoint
         save_steps=max(1, rl.steps // 4),
         report_to="none",
         seed=cfg.seed,
-        use_cpu=device.type == "cpu",
-        bf16=device.type == "cuda",
+        use_cpu=precision.device.type == "cpu",
+        bf16=precision.autocast is not None,  # mixed precision: the fp32 policy's forward passes in bf16
         disable_tqdm=False,
     )
     if rl.trainer == "grpo":
@@ -45,12 +46,19 @@ def train(policy, tokenizer, oracle, prompts: list[str], cfg: Config, checkpoint
     else:
         from trl import RLOOConfig as TrainerConfig
         from trl import RLOOTrainer as Trainer
+
+    class Live(TrainerCallback):
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if on_log is not None and logs and "reward" in logs:
+                on_log({**logs, "step": state.global_step})
+
     trainer = Trainer(
         model=policy,
         reward_funcs=reward,
         args=TrainerConfig(**common),
         train_dataset=Dataset.from_dict({"prompt": prompts}),
         processing_class=tokenizer,
+        callbacks=[Live()],
     )
     start = time.perf_counter()
     last = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
@@ -62,4 +70,4 @@ def train(policy, tokenizer, oracle, prompts: list[str], cfg: Config, checkpoint
         "final_reward": logs[-1]["reward"] if logs else float("nan"),
         "first_reward": logs[0]["reward"] if logs else float("nan"),
     }
-    return trainer.model, metrics, logs
+    return trainer.model, metrics

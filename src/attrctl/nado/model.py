@@ -45,6 +45,8 @@ class NadoModel(nn.Module):
 
     def states(self, hidden, input_ids, attention_mask, position_ids=None, past_key_values=None, use_cache=False):
         """(trunk output (B, T, H), trunk cache). `hidden`: base last hidden states of the same positions."""
+        # the frozen model's states may be bf16 while this trunk is fp32 (or the other way round): cast here
+        hidden = hidden.to(self.head.weight.dtype) if hidden is not None else None
         inputs = {"inputs_embeds": hidden} if self.kind == "small" else {"input_ids": input_ids}
         out = self.trunk(
             **inputs,

@@ -7,6 +7,7 @@ trunk and the head rows it needs.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import torch
@@ -63,19 +64,27 @@ def collate(batch: list[dict], pad_id: int) -> dict[str, torch.Tensor]:
 @torch.no_grad()
 def cache_base(base, data: list[dict], pad_id: int, top_k: int, batch_size: int = 32) -> list[dict]:
     """Per example: the frozen model's last hidden states, and (top_k > 0) its top-k next-token log-probs at
-    the continuation positions, where the consistency term needs them."""
+    the continuation positions, where the consistency term needs them. One decoder pass per batch; the output
+    head runs on the continuation positions only."""
     head = base.get_output_embeddings()
-    for start in range(0, len(data), batch_size):
-        part = data[start : start + batch_size]
+    order = sorted(range(len(data)), key=lambda i: len(data[i]["prompt_ids"]) + len(data[i]["target_ids"]))
+    for start in range(0, len(order), batch_size):  # similar lengths together: little padding
+        part = [data[i] for i in order[start : start + batch_size]]
         batch = collate(part, pad_id)
-        _, hidden = base_features(base, batch["input_ids"].to(base.device), batch["attention_mask"].to(base.device))
-        for i, e in enumerate(part):
-            p, t = len(e["prompt_ids"]), len(e["target_ids"])
+        ids, mask = batch["input_ids"].to(base.device), batch["attention_mask"].to(base.device)
+        hidden = base.get_decoder()(input_ids=ids, attention_mask=mask).last_hidden_state
+        spans = [(len(e["prompt_ids"]), len(e["target_ids"])) for e in part]
+        if top_k:
+            rows = torch.cat([hidden[i, p : p + t] for i, (p, t) in enumerate(spans)])
+            top = torch.log_softmax(head(rows).float(), -1).topk(min(top_k, head.out_features), dim=-1)
+            values, indices = (
+                top.values.cpu().split([t for _, t in spans]),
+                top.indices.cpu().split([t for _, t in spans]),
+            )
+        for i, (e, (p, t)) in enumerate(zip(part, spans, strict=True)):
             e["hidden"] = hidden[i, : p + t].float().cpu()
             if top_k:
-                logp = torch.log_softmax(head(hidden[i, p : p + t]).float(), -1)
-                top = logp.topk(min(top_k, logp.shape[-1]), dim=-1)
-                e["top_logp"], e["top_ids"] = top.values.cpu(), top.indices.cpu()
+                e["top_logp"], e["top_ids"] = values[i], indices[i]
     return data
 
 
@@ -84,9 +93,10 @@ def forward(base, nado_model, batch):
     device = base.device
     ids, mask = batch["input_ids"].to(device), batch["attention_mask"].to(device)
     if "hidden" in batch:
+        head = base.get_output_embeddings()
         hidden = batch["hidden"].to(device)
         with torch.no_grad():
-            base_logp = torch.log_softmax(base.get_output_embeddings()(hidden).float(), -1)
+            base_logp = torch.log_softmax(head(hidden.to(head.weight.dtype)).float(), -1)
     else:
         base_logp, hidden = base_features(base, ids, mask)
     r, _ = nado_model(hidden, ids, mask)
@@ -128,8 +138,13 @@ def train(
     checkpoint_dir: Path,
     fingerprint: str,
     desc: str = "train NADO",
-) -> list[dict]:
+    precision=None,
+    on_step=None,
+) -> tuple[list[dict], float]:
+    """(the training loop's per-step logs, seconds of the cache pass)."""
+    start = time.perf_counter()
     data = cache_base(base, examples(rows, cfg.label, threshold), pad_id, cfg.consistency_top_k)
+    cache_seconds = time.perf_counter() - start
 
     def loss_fn(batch):
         a, s = loss_terms(base, nado_model, batch)
@@ -137,6 +152,17 @@ def train(
         mask, labels = batch["target_mask"].to(a.device), batch["labels"].to(a.device)
         return nado_loss(a, s, mask, labels, weights, cfg.lambda_cons)
 
-    return training.fit(
-        nado_model, loss_fn, data, lambda b: collate(b, pad_id), cfg.train, seed, checkpoint_dir, fingerprint, desc
+    history = training.fit(
+        nado_model,
+        loss_fn,
+        data,
+        lambda b: collate(b, pad_id),
+        cfg.train,
+        seed,
+        checkpoint_dir,
+        fingerprint,
+        desc,
+        precision,
+        on_step,
     )
+    return history, cache_seconds

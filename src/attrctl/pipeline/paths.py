@@ -47,12 +47,17 @@ def nado(name: str = "{schedule}_iter{k}") -> str:
     return f"{RESULTS}/nado/{name}"
 
 
-def table(name: str, ext: str) -> str:
-    return f"{RESULTS}/tables/{name}.{ext}"
+def table(name: str, ext: str, root: str = RESULTS) -> str:
+    return f"{root}/tables/{name}.{ext}"
 
 
-def plot(name: str) -> str:
-    return f"{RESULTS}/plots/{name}.png"
+def plot(name: str, root: str = RESULTS) -> str:
+    return f"{root}/plots/{name}.png"
+
+
+def experiment(name: str) -> str:
+    """Where one paper's tables go when its experiment runs alone (`snakemake nado`)."""
+    return f"{RESULTS}/experiments/{name}"
 
 
 def log(rule: str, name: str = "") -> str:

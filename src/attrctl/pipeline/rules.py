@@ -169,6 +169,49 @@ def schedule_timings(config: dict[str, Any]) -> list[str]:
     return sorted(found)
 
 
+EXPERIMENTS = {  # one paper each: its models (of the configured ones), tables and plots
+    "nado": {
+        "models": lambda m: not m.startswith("tnt_"),
+        "tables": ("detox", "paired", "toxicity", "classification", "nado", "oracle", "efficiency"),
+        "plots": ("tradeoff", "lambda_sweep", "toxicity_hist", "nado_reg_kl"),
+    },
+    "tnt": {
+        "models": lambda m: m == "base" or m.startswith("tnt_"),
+        "tables": ("detox", "paired", "toxicity", "oracle", "tnt"),
+        "plots": ("tradeoff", "toxicity_hist", "tnt_tradeoff"),
+    },
+}
+
+
+def report_inputs(config: dict[str, Any], experiment: str | None = None) -> dict[str, list[str]]:
+    """What the report reads: every configured model's metrics, or one experiment's."""
+    models = [m for m in config["models"] if experiment is None or EXPERIMENTS[experiment]["models"](m)]
+    sub = {**config, "models": models}
+    tnt = tnt_models(sub)
+    return {
+        "toxicity": [paths.metrics(m, "toxicity") for m in models],
+        "lm_eval": [paths.metrics(m, "lm_eval") for m in models],
+        "annotations": [paths.annotations(m, "eval") for m in models],
+        "nado": [paths.metrics("nado", n) for n in nado_names(sub)],
+        "train": [paths.metrics(m, "train") for m in trained_models(sub) + tnt + [m for m in models if m == "rl"]],
+        "timing": schedule_timings(sub),
+        "tnt": [paths.metrics(m, "tnt") for m in (["base", *tnt] if tnt else [])],
+        "oracle": [paths.metrics("oracle", "heldout")],
+    }
+
+
+def report_outputs(experiment: str | None = None) -> dict[str, list[str] | str]:
+    """Tables, plots and README of the whole report (results/) or of one experiment (results/experiments/<e>/)."""
+    tables = paths.TABLES if experiment is None else EXPERIMENTS[experiment]["tables"]
+    plots = paths.PLOTS if experiment is None else EXPERIMENTS[experiment]["plots"]
+    root = paths.RESULTS if experiment is None else paths.experiment(experiment)
+    return {
+        "tables": [paths.table(t, ext, root) for t in tables for ext in ("md", "csv")],
+        "plots": [paths.plot(p, root) for p in plots],
+        "readme": f"{root}/README.md",
+    }
+
+
 def schedule_priority(wildcards: Any) -> int:
     """Snakemake priority: the jobs of the NADO schedules (train-split sampling and annotation, NADO training,
     the nado_reg fine-tunes) form the DAG's longest chain, so they go first and the independent jobs (baselines,

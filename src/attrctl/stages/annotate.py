@@ -24,11 +24,11 @@ def main(argv: list[str] | None = None) -> None:
     from attrctl.io import read_jsonl, write_jsonl
     from attrctl.tracking import stage_run
 
-    rows = read_jsonl(args.samples)
-    rate = oracles.annotate(rows, cfg.oracle, args.oracle)
-    write_jsonl(args.out, rows)
     with stage_run(cfg, args.params, "annotate", args.name) as run:
         run.log_params(sections(cfg, ["oracle"]))
+        rows = read_jsonl(args.samples)
+        rate = oracles.annotate(rows, cfg.oracle, args.oracle)
+        write_jsonl(args.out, rows)
         run.log_metrics({"toxic_sample_rate": rate, "num_samples": len(rows)})
     print(f"{cfg.oracle.name}: {len(rows)} samples, {rate:.1%} toxic")
 

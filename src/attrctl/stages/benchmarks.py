@@ -24,14 +24,14 @@ def main(argv: list[str] | None = None) -> None:
     from attrctl.nado.decode import load_for_scoring
     from attrctl.tracking import stage_run
 
-    device = runtime.setup_torch(cfg.runtime, cfg.seed)
-    model, tokenizer = load_for_scoring(args.model, device, runtime.dtype_for(device))
-    start = time.perf_counter()
-    metrics = benchmarks.run(model, tokenizer, cfg.benchmarks, cfg.seed, args.tasks)
-    metrics["benchmarks_seconds"] = time.perf_counter() - start
-    write_json(args.out, metrics)
     with stage_run(cfg, args.params, "benchmarks", args.name, model=args.name) as run:
         run.log_params(sections(cfg, ["benchmarks"]))
+        device = runtime.setup_torch(cfg.runtime, cfg.seed)
+        model, tokenizer = load_for_scoring(args.model, device, runtime.Precision(cfg.runtime, device).frozen)
+        start = time.perf_counter()
+        metrics = benchmarks.run(model, tokenizer, cfg.benchmarks, cfg.seed, args.tasks)
+        metrics["benchmarks_seconds"] = time.perf_counter() - start
+        write_json(args.out, metrics)
         run.log_metrics(metrics)
     for key, value in sorted(metrics.items()):
         if key != "items":

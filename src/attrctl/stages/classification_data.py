@@ -21,11 +21,11 @@ def main(argv: list[str] | None = None) -> None:
     from attrctl.io import read_jsonl, write_jsonl
     from attrctl.tracking import stage_run
 
-    items = classification_items(read_jsonl(args.annotations), cfg.benchmarks.cls_items_per_class, cfg.seed)
-    write_jsonl(args.out, items)
-    toxic = sum(i["label"] for i in items)
     with stage_run(cfg, args.params, "classification_data", "eval") as run:
         run.log_params(sections(cfg, ["benchmarks"]))
+        items = classification_items(read_jsonl(args.annotations), cfg.benchmarks.cls_items_per_class, cfg.seed)
+        write_jsonl(args.out, items)
+        toxic = sum(i["label"] for i in items)
         run.log_metrics({"num_items": len(items), "num_toxic": toxic})
     print(f"{len(items)} held-out classification items ({toxic} toxic)")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 
@@ -50,7 +51,10 @@ def fail(message: str) -> None:
 
 
 def start(args: argparse.Namespace) -> Config:
-    """Validate params (exit 2 with the message on error), open the log, prepare the process environment."""
+    """Validate params (exit 2 with the message on error), open the log, prepare the process environment.
+    SIGTERM (what Snakemake and schedulers send to stop a job) raises SystemExit, so temporary outputs are
+    removed and the MLflow run is marked FAILED on the way out."""
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     if args.log:
         args.log.parent.mkdir(parents=True, exist_ok=True)
         log = args.log.open("w")

@@ -26,16 +26,18 @@ def main(argv: list[str] | None = None) -> None:
     from attrctl.io import read_jsonl, write_jsonl
     from attrctl.tracking import stage_run
 
-    _, statements = toxigen.split(toxigen.load(args.statements), cfg.seed)
-    scores = oracles.checked(oracles.build(cfg.oracle.name, cfg.oracle, args.oracle), [s["text"] for s in statements])
-    for s, score in zip(statements, scores, strict=True):
-        s["flagged"] = int(score > cfg.oracle.threshold)
-    tokenizer = AutoTokenizer.from_pretrained(str(args.tokenizer))
-    examples = corpus.build(statements, read_jsonl(args.samples), cfg.corpus, tokenizer, cfg.seed)
-    write_jsonl(args.out, examples)
-    counts = Counter(f"{e['domain']}/{e['kind']}/{'flagged' if e['flagged'] else 'clean'}" for e in examples)
     with stage_run(cfg, args.params, "corpus", "corpus") as run:
         run.log_params(sections(cfg, ["corpus", "seed"]))
+        _, statements = toxigen.split(toxigen.load(args.statements), cfg.seed)
+        scores = oracles.checked(
+            oracles.build(cfg.oracle.name, cfg.oracle, args.oracle), [s["text"] for s in statements]
+        )
+        for s, score in zip(statements, scores, strict=True):
+            s["flagged"] = int(score > cfg.oracle.threshold)
+        tokenizer = AutoTokenizer.from_pretrained(str(args.tokenizer))
+        examples = corpus.build(statements, read_jsonl(args.samples), cfg.corpus, tokenizer, cfg.seed)
+        write_jsonl(args.out, examples)
+        counts = Counter(f"{e['domain']}/{e['kind']}/{'flagged' if e['flagged'] else 'clean'}" for e in examples)
         run.log_metrics({"num_examples": len(examples), **counts})
     print(f"{len(examples)} examples: {dict(sorted(counts.items()))}")
 

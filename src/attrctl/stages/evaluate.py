@@ -26,22 +26,24 @@ def main(argv: list[str] | None = None) -> None:
     from attrctl.io import read_jsonl, write_json
     from attrctl.tracking import stage_run
 
-    device = runtime.setup_torch(cfg.runtime, cfg.seed)
-    rows = read_jsonl(args.annotations)
-    reference, tokenizer = models.load(args.reference, device, runtime.dtype_for(device))
-    n = cfg.evaluate.ppl_samples_per_prompt
-    scored = [r for r in rows if n is None or r["sample"] < n]
-    ppls = toxicity.conditional_perplexities(
-        reference, tokenizer, [(r["prompt"], r["text"]) for r in scored], cfg.evaluate.ppl_batch_size
-    )
-    for row in rows:
-        row["ppl"] = float("nan")  # not scored: left out of the mean
-    for row, ppl in zip(scored, ppls, strict=True):
-        row["ppl"] = ppl
-    metrics = toxicity.summarize(rows, cfg.oracle.threshold, cfg.evaluate.ppl_max, oracles.names(cfg.oracle), cfg.seed)
-    write_json(args.out, metrics)
     with stage_run(cfg, args.params, "evaluate", args.name, model=args.name) as run:
         run.log_params(sections(cfg, ["evaluate", "oracle", "sample"]))
+        device = runtime.setup_torch(cfg.runtime, cfg.seed)
+        rows = read_jsonl(args.annotations)
+        reference, tokenizer = models.load(args.reference, device, runtime.Precision(cfg.runtime, device).frozen)
+        n = cfg.evaluate.ppl_samples_per_prompt
+        scored = [r for r in rows if n is None or r["sample"] < n]
+        ppls = toxicity.conditional_perplexities(
+            reference, tokenizer, [(r["prompt"], r["text"]) for r in scored], cfg.evaluate.ppl_batch_size
+        )
+        for row in rows:
+            row["ppl"] = float("nan")  # not scored: left out of the mean
+        for row, ppl in zip(scored, ppls, strict=True):
+            row["ppl"] = ppl
+        metrics = toxicity.summarize(
+            rows, cfg.oracle.threshold, cfg.evaluate.ppl_max, oracles.names(cfg.oracle), cfg.seed
+        )
+        write_json(args.out, metrics)
         run.log_metrics(metrics)
     print("  ".join(f"{k}={v:.4g}" for k, v in metrics.items() if "/" not in k and "_ci_" not in k))
 

@@ -34,42 +34,44 @@ def main(argv: list[str] | None = None) -> None:
     from attrctl.tracking import stage_run
 
     plan = schedule.finetune_plan(args.name, cfg.nado_reg.iterations)
-    device = runtime.setup_torch(cfg.runtime, cfg.seed)
-    dtype = runtime.dtype_for(device)
-    policy, tokenizer = models.load(args.init, device, dtype, trainable=True)
-    policy = setup.with_adapters(policy, cfg.finetune.lora_rank)
-    objective, teacher, guide = setup.objective(plan, policy, cfg, args.init, args.guide, device, dtype)
-    examples = read_jsonl(args.data)
-    if plan.filtered:
-        examples = corpus.unflagged(examples)
-    train_cfg = cfg.finetune.train.model_copy(update={"epochs": cfg.finetune.train.epochs * plan.passes})
-    history = training.fit(
-        policy,
-        objective,
-        examples,
-        lambda b: collate(b, tokenizer.pad_token_id),
-        train_cfg,
-        cfg.seed,
-        args.checkpoints,
-        training.fingerprint(sections(cfg, ["finetune", "nado_reg", "nado", "seed"]), args.name, args.data),
-        desc=f"finetune {args.name}",
-    )
-    if not runtime.is_main_process():  # under a multi-process launcher only the first process writes
-        return
-    policy = setup.merged(policy)
-    with atomic_path(args.out, directory=True) as tmp:
-        models.save(policy, tokenizer, tmp)
-    metrics = training.summary(history, examples, train_cfg.epochs)
-    if guide is not None:  # KL(p ‖ q*) on held-out prefixes, before (teacher) and after (policy) this fine-tuning
-        heldout, pad = read_jsonl(args.heldout), tokenizer.pad_token_id
-        metrics["kl_to_qstar_before"] = setup.heldout_kl(teacher, teacher, guide, heldout, cfg.nado.delta, pad)
-        metrics["kl_to_qstar_after"] = setup.heldout_kl(policy, teacher, guide, heldout, cfg.nado.delta, pad)
-    write_json(args.metrics, metrics)
     with stage_run(cfg, args.params, "finetune", args.name, model=args.name, objective=plan.objective) as run:
         run.log_params({**sections(cfg, ["finetune", "nado_reg", "seed"]), "plan": plan.__dict__})
-        for h in history:
-            run.log_metrics({k: v for k, v in h.items() if k not in ("step", "epoch")}, step=int(h["step"]))
+        device = runtime.setup_torch(cfg.runtime, cfg.seed)
+        precision = runtime.Precision(cfg.runtime, device)
+        policy, tokenizer = models.load(args.init, device, trainable=True)
+        policy = setup.with_adapters(policy, cfg.finetune.lora_rank)
+        objective, teacher, guide = setup.objective(plan, policy, cfg, args.init, args.guide, device, precision.frozen)
+        examples = read_jsonl(args.data)
+        run.log_input(args.data, "training")
+        if plan.filtered:
+            examples = corpus.unflagged(examples)
+        train_cfg = cfg.finetune.train.model_copy(update={"epochs": cfg.finetune.train.epochs * plan.passes})
+        history = training.fit(
+            policy,
+            objective,
+            examples,
+            lambda b: collate(b, tokenizer.pad_token_id),
+            train_cfg,
+            cfg.seed,
+            args.checkpoints,
+            training.fingerprint(sections(cfg, ["finetune", "nado_reg", "nado", "seed"]), args.name, args.data),
+            desc=f"finetune {args.name}",
+            precision=precision,
+            on_step=run.log_step,
+        )
+        if not runtime.is_main_process():  # under a multi-process launcher only the first process writes
+            return
+        policy = setup.merged(policy)
+        with atomic_path(args.out, directory=True) as tmp:
+            models.save(policy, tokenizer, tmp)
+        metrics = training.summary(history, examples, train_cfg.epochs)
+        if guide is not None:  # KL(p ‖ q*) on held-out prefixes, before (teacher) and after (policy) this fine-tuning
+            heldout, pad = read_jsonl(args.heldout), tokenizer.pad_token_id
+            metrics["kl_to_qstar_before"] = setup.heldout_kl(teacher, teacher, guide, heldout, cfg.nado.delta, pad)
+            metrics["kl_to_qstar_after"] = setup.heldout_kl(policy, teacher, guide, heldout, cfg.nado.delta, pad)
+        write_json(args.metrics, metrics)
         run.log_metrics(metrics)
+        run.log_model(args.out, args.name)
     shutil.rmtree(args.checkpoints, ignore_errors=True)
     print("  ".join(f"{k}={v:.4g}" for k, v in metrics.items()))
 

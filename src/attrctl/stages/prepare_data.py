@@ -28,15 +28,17 @@ def main(argv: list[str] | None = None) -> None:
         train, evals = data.split(data.load_prompts(args.source, cfg.data), cfg.data, cfg.seed)
     except data.PromptError as err:
         cli.fail(str(err))
-    write_jsonl(args.train, train)
-    write_jsonl(args.eval, evals)
-    counts = {
-        f"{split}/{subset}": n
-        for split, rows in (("train", train), ("eval", evals))
-        for subset, n in Counter(p["subset"] for p in rows).items()
-    }
     with stage_run(cfg, args.params, "prepare_data", "prompts") as run:
         run.log_params(sections(cfg, ["data", "seed"]))
+        if not args.source.startswith("hf:"):
+            run.log_input(args.source, "prompts")
+        write_jsonl(args.train, train)
+        write_jsonl(args.eval, evals)
+        counts = {
+            f"{split}/{subset}": n
+            for split, rows in (("train", train), ("eval", evals))
+            for subset, n in Counter(p["subset"] for p in rows).items()
+        }
         run.log_metrics({"num_train": len(train), "num_eval": len(evals), **counts})
     print(f"prompts: {len(train)} train, {len(evals)} eval ({dict(sorted(counts.items()))})")
 

@@ -21,12 +21,13 @@ def main(argv: list[str] | None = None) -> None:
     from attrctl.tracking import stage_run
 
     runtime.setup_torch(cfg.runtime, cfg.seed)
-    model, tokenizer = models.build_base(cfg.model, cfg.seed)
-    with atomic_path(args.out, directory=True) as tmp:
-        models.save(model, tokenizer, tmp)
     with stage_run(cfg, args.params, "prepare_model", "base", model="base") as run:
         run.log_params(sections(cfg, ["model"]))
+        model, tokenizer = models.build_base(cfg.model, cfg.seed)
+        with atomic_path(args.out, directory=True) as tmp:
+            models.save(model, tokenizer, tmp)
         run.log_metrics({"num_parameters": sum(p.numel() for p in model.parameters())})
+        run.log_model(args.out, "base")
     print(f"wrote {args.out} ({model.config.model_type}, {model.num_parameters():,} parameters)")
 
 

@@ -27,15 +27,20 @@ def main(argv: list[str] | None = None) -> None:
         p.add_argument(f"--{name}", type=Path, nargs="*", default=[], help=f"inputs: {what}")
     p.add_argument("--tables", type=Path, nargs="+", required=True, help="outputs: <table>.md and <table>.csv")
     p.add_argument("--plots", type=Path, nargs="+", required=True, help="outputs: <plot>.png")
-    p.add_argument("--readme", type=Path, required=True, help="output: results/README.md")
+    p.add_argument("--readme", type=Path, required=True, help="output: the results README")
+    p.add_argument("--experiment", help="one paper's experiment (nado, tnt): its models and tables only")
     args = p.parse_args(argv)
     cfg = cli.start(args)
     from attrctl import oracles, plots
     from attrctl.config import sections
     from attrctl.evaluation import report
     from attrctl.io import read_json, read_jsonl, write_text
+    from attrctl.pipeline.rules import EXPERIMENTS
     from attrctl.tracking import stage_run
 
+    if args.experiment:
+        keep = EXPERIMENTS[args.experiment]["models"]
+        cfg = cfg.model_copy(update={"models": [m for m in cfg.models if keep(m)]})
     res = report.Results(
         toxicity={f.parent.name: read_json(f) for f in args.toxicity},
         lm_eval={f.parent.name: read_json(f) for f in args.lm_eval},
@@ -81,41 +86,45 @@ def main(argv: list[str] | None = None) -> None:
     }
     outputs = {(f.stem, f.suffix): f for f in args.tables}
     for name, (title, note, rows) in tables.items():
-        write_text(outputs[(name, ".md")], report.markdown(rows, title, note))
-        write_text(outputs[(name, ".csv")], report.csv_text(rows))
+        if (name, ".md") in outputs:
+            write_text(outputs[(name, ".md")], report.markdown(rows, title, note))
+            write_text(outputs[(name, ".csv")], report.csv_text(rows))
 
-    figures = {f.stem: f for f in args.plots}
     detox = tables["detox"][2]
-    plots.tradeoff(
-        detox,
-        "toxicity_probability",
-        "benchmark_avg_acc",
-        figures["tradeoff"],
-        xlabel="toxicity probability (share of prompts with a sample scoring > threshold)",
-        ylabel="benchmark accuracy (mean over utility tasks)",
-        title="Toxicity vs utility (95% intervals)",
-    )
     sweep = [r for r in detox if r["model"] in {"base", "sft", "filter", "rl"} or r["model"].startswith("nado_reg_l")]
-    plots.tradeoff(
-        sweep,
-        "toxicity_probability",
-        "benchmark_avg_acc",
-        figures["lambda_sweep"],
-        xlabel="toxicity probability",
-        ylabel="benchmark accuracy (mean over utility tasks)",
-        title="NADO regulariser strength λ (nado_reg_l<λ>) against the baselines",
-    )
-    plots.kl_iterations(report.kl_rows(cfg, res), figures["nado_reg_kl"])
-    plots.tnt_tradeoff(tables["tnt"][2], figures["tnt_tradeoff"])
-    plots.histograms(
-        {m: [r["toxicity"] for r in rows] for m, rows in res.annotations.items()},
-        figures["toxicity_hist"],
-        cfg.oracle.threshold,
-        xlabel=f"oracle toxicity score ({cfg.oracle.name})",
-        title="Toxicity of eval samples",
-    )
+    axes = {
+        "xlabel": "toxicity probability (share of prompts with a sample scoring > threshold)",
+        "ylabel": "benchmark accuracy (mean over utility tasks)",
+    }
+    figures = {  # name: how to draw it
+        "tradeoff": lambda f: plots.tradeoff(
+            detox, "toxicity_probability", "benchmark_avg_acc", f, **axes, title="Toxicity vs utility (95% intervals)"
+        ),
+        "lambda_sweep": lambda f: plots.tradeoff(
+            sweep,
+            "toxicity_probability",
+            "benchmark_avg_acc",
+            f,
+            **axes,
+            title="NADO regulariser strength λ (nado_reg_l<λ>) against the baselines",
+        ),
+        "nado_reg_kl": lambda f: plots.kl_iterations(report.kl_rows(cfg, res), f),
+        "tnt_tradeoff": lambda f: plots.tnt_tradeoff(tables["tnt"][2], f),
+        "toxicity_hist": lambda f: plots.histograms(
+            {m: [r["toxicity"] for r in rows] for m, rows in res.annotations.items()},
+            f,
+            cfg.oracle.threshold,
+            xlabel=f"oracle toxicity score ({cfg.oracle.name})",
+            title="Toxicity of eval samples",
+        ),
+    }
+    for path in args.plots:
+        figures[path.stem](path)
     write_text(args.readme, report.describe(cfg, [f.name for f in args.tables if f.suffix == ".md"]))
 
+    if args.experiment:  # the full report logs the model runs
+        print(outputs[("detox", ".md")].read_text())
+        return
     paired = {(r["model"], r["vs"]): r for r in tables["paired"][2]}
     for row in detox:  # every table number on the run of its model, under the table's column name
         numbers = report.flat_numbers(row)

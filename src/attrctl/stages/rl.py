@@ -27,21 +27,20 @@ def main(argv: list[str] | None = None) -> None:
     from attrctl.io import atomic_path, read_jsonl, write_json
     from attrctl.tracking import stage_run
 
-    device = runtime.setup_torch(cfg.runtime, cfg.seed)
-    policy, tokenizer = models.load(args.base, device, runtime.dtype_for(device), trainable=True)
-    oracle = oracles.build(cfg.oracle.name, cfg.oracle, args.oracle)
-    prompts = sorted({e["prompt"] for e in read_jsonl(args.data) if e["kind"] == "continuation"})
-    policy, metrics, logs = rl.train(policy, tokenizer, oracle, prompts, cfg, args.checkpoints, device)
-    with atomic_path(args.out, directory=True) as tmp, torch.no_grad():
-        models.save(policy, tokenizer, tmp)
-    write_json(args.metrics, metrics)
     with stage_run(cfg, args.params, "rl", "rl", model="rl") as run:
         run.log_params(sections(cfg, ["rl", "seed"]))
-        for h in logs:
-            run.log_metrics(
-                {k: v for k, v in h.items() if isinstance(v, int | float) and k != "step"}, step=int(h.get("step", 0))
-            )
+        device = runtime.setup_torch(cfg.runtime, cfg.seed)
+        policy, tokenizer = models.load(args.base, device, trainable=True)
+        oracle = oracles.build(cfg.oracle.name, cfg.oracle, args.oracle)
+        prompts = sorted({e["prompt"] for e in read_jsonl(args.data) if e["kind"] == "continuation"})
+        precision = runtime.Precision(cfg.runtime, device)
+        run.log_input(args.data, "training")
+        policy, metrics = rl.train(policy, tokenizer, oracle, prompts, cfg, args.checkpoints, precision, run.log_step)
+        with atomic_path(args.out, directory=True) as tmp, torch.no_grad():
+            models.save(policy, tokenizer, tmp)
+        write_json(args.metrics, metrics)
         run.log_metrics(metrics)
+        run.log_model(args.out, "rl")
     shutil.rmtree(args.checkpoints, ignore_errors=True)
     print("  ".join(f"{k}={v:.4g}" for k, v in metrics.items()))
 

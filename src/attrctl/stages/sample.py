@@ -37,33 +37,35 @@ def main(argv: list[str] | None = None) -> None:
     from attrctl.nado.decode import load_for_sampling
     from attrctl.tracking import stage_run
 
-    device = runtime.setup_torch(cfg.runtime, cfg.seed)
-    model, tokenizer, processor = load_for_sampling(args.model, device, runtime.dtype_for(device))
-    prompts, sample_cfg = read_jsonl(args.prompts), cfg.sample
-    prompt_split = args.split.removesuffix("_greedy")
-    if prompt_split != "eval":
-        prompts = data.block(prompts, int(prompt_split.removeprefix("train")), cfg.data.train_blocks)
-        sample_cfg = sample_cfg.model_copy(update={"k": cfg.nado.samples_per_prompt})
-    if args.split.endswith("_greedy"):  # one greedy continuation per prompt (the TNT protocol)
-        sample_cfg = sample_cfg.model_copy(update={"greedy": True, "k": 1})
-    start = time.perf_counter()
-    rows = sampling.generate(
-        model,
-        tokenizer,
-        prompts,
-        sample_cfg,
-        cfg.seed,
-        cfg.data.max_prompt_tokens,
-        logits_processor=processor,
-        desc=f"sample {args.name}/{args.split}",
-    )
-    seconds = time.perf_counter() - start
-    write_jsonl(args.out, rows)
-    tokens = sum(len(r["token_ids"]) for r in rows)
-    timing = {"sample_seconds": seconds, "sample_tokens": tokens, "sample_tokens_per_s": tokens / seconds}
-    write_json(args.timing, timing)
     with stage_run(cfg, args.params, "sample", f"{args.name}/{args.split}", model=args.name, split=args.split) as run:
         run.log_params(sections(cfg, ["sample", "seed"]))
+        device = runtime.setup_torch(cfg.runtime, cfg.seed)
+        model, tokenizer, processor = load_for_sampling(
+            args.model, device, runtime.Precision(cfg.runtime, device).frozen
+        )
+        prompts, sample_cfg = read_jsonl(args.prompts), cfg.sample
+        prompt_split = args.split.removesuffix("_greedy")
+        if prompt_split != "eval":
+            prompts = data.block(prompts, int(prompt_split.removeprefix("train")), cfg.data.train_blocks)
+            sample_cfg = sample_cfg.model_copy(update={"k": cfg.nado.samples_per_prompt})
+        if args.split.endswith("_greedy"):  # one greedy continuation per prompt (the TNT protocol)
+            sample_cfg = sample_cfg.model_copy(update={"greedy": True, "k": 1})
+        start = time.perf_counter()
+        rows = sampling.generate(
+            model,
+            tokenizer,
+            prompts,
+            sample_cfg,
+            cfg.seed,
+            cfg.data.max_prompt_tokens,
+            logits_processor=processor,
+            desc=f"sample {args.name}/{args.split}",
+        )
+        seconds = time.perf_counter() - start
+        write_jsonl(args.out, rows)
+        tokens = sum(len(r["token_ids"]) for r in rows)
+        timing = {"sample_seconds": seconds, "sample_tokens": tokens, "sample_tokens_per_s": tokens / seconds}
+        write_json(args.timing, timing)
         run.log_metrics(timing)
     print(f"{len(rows)} samples, {tokens} tokens in {seconds:.1f}s ({tokens / seconds:.0f} tokens/s)")
 

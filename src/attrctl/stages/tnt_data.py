@@ -26,21 +26,21 @@ def main(argv: list[str] | None = None) -> None:
     from attrctl.tnt.annotate import Annotator
     from attrctl.tracking import stage_run
 
-    oracle = oracles.build(cfg.oracle.name, cfg.oracle, args.oracle)
-    tokenizer = AutoTokenizer.from_pretrained(str(args.tokenizer))
-    rows = [r for path in args.samples for r in read_jsonl(path)]
-    data.annotate(rows, Annotator(oracle, tokenizer, cfg.tnt.mechanism, cfg.tnt.flag_fraction))
-    examples = data.examples(rows, cfg.tnt.variant, cfg.tnt.max_negatives, cfg.tnt.positives_per_negative, cfg.seed)
-    if not any(e["negative"] for e in examples):
-        raise SystemExit(
-            "tnt_data: no sample of train block 1 has negative tokens, so TNT has nothing to unlearn; "
-            "lower tnt.flag_fraction or oracle.threshold, or sample more (nado.samples_per_prompt)"
-        )
-    write_jsonl(args.out, examples)
-    n_neg = sum(e["negative"] for e in examples)
-    tokens = sum(w < 0 for e in examples for w in e["weights"])
     with stage_run(cfg, args.params, "tnt_data", "tnt_train") as run:
         run.log_params(sections(cfg, ["tnt", "seed"]))
+        oracle = oracles.build(cfg.oracle.name, cfg.oracle, args.oracle)
+        tokenizer = AutoTokenizer.from_pretrained(str(args.tokenizer))
+        rows = [r for path in args.samples for r in read_jsonl(path)]
+        data.annotate(rows, Annotator(oracle, tokenizer, cfg.tnt.mechanism, cfg.tnt.flag_fraction))
+        examples = data.examples(rows, cfg.tnt.variant, cfg.tnt.max_negatives, cfg.tnt.positives_per_negative, cfg.seed)
+        if not any(e["negative"] for e in examples):
+            raise SystemExit(
+                "tnt_data: no sample of train block 1 has negative tokens, so TNT has nothing to unlearn; "
+                "lower tnt.flag_fraction or oracle.threshold, or sample more (nado.samples_per_prompt)"
+            )
+        write_jsonl(args.out, examples)
+        n_neg = sum(e["negative"] for e in examples)
+        tokens = sum(w < 0 for e in examples for w in e["weights"])
         run.log_metrics({"num_examples": len(examples), "num_negative_examples": n_neg, "num_negative_tokens": tokens})
     print(f"{len(examples)} examples, {n_neg} with negatives ({tokens} negative tokens)")
 

@@ -29,16 +29,17 @@ def main(argv: list[str] | None = None) -> None:
     from attrctl.tnt import fidelity
     from attrctl.tracking import stage_run
 
-    metrics = fidelity.greedy_measures(read_jsonl(args.greedy), read_jsonl(args.base_greedy))
-    device = runtime.setup_torch(cfg.runtime, cfg.seed)
-    model, tokenizer = models.load(args.model, device, runtime.dtype_for(device))
-    original, _ = models.load(args.base, device, runtime.dtype_for(device))
-    metrics["kl_to_original"] = fidelity.kl_to_original(
-        model, original, read_jsonl(args.heldout), tokenizer.pad_token_id
-    )
-    write_json(args.out, metrics)
     with stage_run(cfg, args.params, "tnt_eval", args.name, model=args.name) as run:
         run.log_params(sections(cfg, ["tnt"]))
+        metrics = fidelity.greedy_measures(read_jsonl(args.greedy), read_jsonl(args.base_greedy))
+        device = runtime.setup_torch(cfg.runtime, cfg.seed)
+        dtype = runtime.Precision(cfg.runtime, device).frozen
+        model, tokenizer = models.load(args.model, device, dtype)
+        original, _ = models.load(args.base, device, dtype)
+        metrics["kl_to_original"] = fidelity.kl_to_original(
+            model, original, read_jsonl(args.heldout), tokenizer.pad_token_id
+        )
+        write_json(args.out, metrics)
         run.log_metrics(metrics)
     print("  ".join(f"{k}={v:.4g}" for k, v in metrics.items()))
 

@@ -32,34 +32,36 @@ def main(argv: list[str] | None = None) -> None:
     from attrctl.tracking import stage_run
 
     loss, alpha = data.parse_name(args.name)
-    device = runtime.setup_torch(cfg.runtime, cfg.seed)
-    dtype = runtime.dtype_for(device)
-    policy, tokenizer = models.load(args.base, device, dtype, trainable=True)
-    original, _ = models.load(args.base, device, dtype)  # frozen p0
-    objective = TNT(policy, original, loss, cfg.tnt.alpha if alpha is None else alpha, cfg.tnt.epsilon)
-    examples = read_jsonl(args.data)
-    history = training.fit(
-        policy,
-        objective,
-        examples,
-        lambda b: collate(b, tokenizer.pad_token_id),
-        cfg.tnt.train,
-        cfg.seed,
-        args.checkpoints,
-        training.fingerprint(sections(cfg, ["tnt", "seed"]), args.name, args.data),
-        desc=f"TNT {args.name}",
-    )
-    if not runtime.is_main_process():
-        return
-    with atomic_path(args.out, directory=True) as tmp:
-        models.save(policy, tokenizer, tmp)
-    metrics = training.summary(history, examples, cfg.tnt.train.epochs)
-    write_json(args.metrics, metrics)
     with stage_run(cfg, args.params, "tnt_train", args.name, model=args.name, objective="tnt") as run:
         run.log_params({**sections(cfg, ["tnt", "seed"]), "loss": loss, "alpha": alpha or cfg.tnt.alpha})
-        for h in history:
-            run.log_metrics({k: v for k, v in h.items() if k not in ("step", "epoch")}, step=int(h["step"]))
+        device = runtime.setup_torch(cfg.runtime, cfg.seed)
+        precision = runtime.Precision(cfg.runtime, device)
+        policy, tokenizer = models.load(args.base, device, trainable=True)
+        original, _ = models.load(args.base, device, precision.frozen)  # frozen p0
+        objective = TNT(policy, original, loss, cfg.tnt.alpha if alpha is None else alpha, cfg.tnt.epsilon)
+        examples = read_jsonl(args.data)
+        run.log_input(args.data, "training")
+        history = training.fit(
+            policy,
+            objective,
+            examples,
+            lambda b: collate(b, tokenizer.pad_token_id),
+            cfg.tnt.train,
+            cfg.seed,
+            args.checkpoints,
+            training.fingerprint(sections(cfg, ["tnt", "seed"]), args.name, args.data),
+            desc=f"TNT {args.name}",
+            precision=precision,
+            on_step=run.log_step,
+        )
+        if not runtime.is_main_process():
+            return
+        with atomic_path(args.out, directory=True) as tmp:
+            models.save(policy, tokenizer, tmp)
+        metrics = training.summary(history, examples, cfg.tnt.train.epochs)
+        write_json(args.metrics, metrics)
         run.log_metrics(metrics)
+        run.log_model(args.out, args.name)
     shutil.rmtree(args.checkpoints, ignore_errors=True)
     print("  ".join(f"{k}={v:.4g}" for k, v in metrics.items()))
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import time
 from pathlib import Path
 
 from attrctl.stages import cli
@@ -35,51 +34,52 @@ def main(argv: list[str] | None = None) -> None:
     from attrctl.nado import diagnostics, model, train
     from attrctl.tracking import stage_run
 
-    device = runtime.setup_torch(cfg.runtime, cfg.seed)
-    base, tokenizer = models.load(args.model, device, runtime.dtype_for(device))
-    if args.warm_start:
-        nado_model = model.load(args.warm_start, base)
-    else:
-        nado_model = model.build(base, cfg.nado.trunk, cfg.nado.layers, cfg.nado.lora_rank)
-    train.make_trainable(nado_model)
-    fingerprint = hashlib.sha256(
-        json.dumps([sections(cfg, ["nado", "seed"]), args.name, str(args.warm_start)]).encode()
-        + args.train.read_bytes()
-    ).hexdigest()
-    start = time.perf_counter()
-    history = train.train(
-        base,
-        nado_model,
-        read_jsonl(args.train),
-        cfg.nado,
-        cfg.oracle.threshold,
-        cfg.sample.temperature,
-        cfg.seed,
-        tokenizer.pad_token_id,
-        args.checkpoints,
-        fingerprint,
-        desc=f"train NADO {args.name}",
-    )
-    if not runtime.is_main_process():  # under a multi-process launcher only the first process writes
-        return
-    seconds = time.perf_counter() - start
-    with atomic_path(args.out, directory=True) as tmp:
-        nado_model.save(tmp)
-    metrics, table = diagnostics.diagnostics(
-        base, nado_model, read_jsonl(args.heldout), cfg.oracle.threshold, tokenizer.pad_token_id, cfg.seed
-    )
-    metrics["nado_train_loss_final"] = history[-1]["loss"] if history else float("nan")
-    metrics["nado_train_seconds"] = seconds
-    write_json(args.metrics, {**metrics, "reliability": table})
-    plots.reliability(
-        table, args.plot, title=f"NADO {args.name}: R(x) vs fresh samples (ECE {metrics['nado_ece']:.3f})"
-    )
     with stage_run(cfg, args.params, "train_nado", args.name, nado=args.name) as run:
         run.log_params(sections(cfg, ["nado", "seed"]))
-        for h in history:
-            run.log_metrics({k: v for k, v in h.items() if k not in ("step", "epoch")}, step=int(h["step"]))
+        device = runtime.setup_torch(cfg.runtime, cfg.seed)
+        precision = runtime.Precision(cfg.runtime, device)
+        base, tokenizer = models.load(args.model, device, precision.frozen)
+        run.log_input(args.train, "training")
+        if args.warm_start:
+            nado_model = model.load(args.warm_start, base)
+        else:
+            nado_model = model.build(base, cfg.nado.trunk, cfg.nado.layers, cfg.nado.lora_rank)
+        train.make_trainable(nado_model)
+        fingerprint = hashlib.sha256(
+            json.dumps([sections(cfg, ["nado", "seed"]), args.name, str(args.warm_start)]).encode()
+            + args.train.read_bytes()
+        ).hexdigest()
+        history, cache_seconds = train.train(
+            base,
+            nado_model,
+            read_jsonl(args.train),
+            cfg.nado,
+            cfg.oracle.threshold,
+            cfg.sample.temperature,
+            cfg.seed,
+            tokenizer.pad_token_id,
+            args.checkpoints,
+            fingerprint,
+            desc=f"train NADO {args.name}",
+            precision=precision,
+            on_step=run.log_step,
+        )
+        if not runtime.is_main_process():  # under a multi-process launcher only the first process writes
+            return
+        with atomic_path(args.out, directory=True) as tmp:
+            nado_model.save(tmp)
+        metrics, table = diagnostics.diagnostics(
+            base, nado_model, read_jsonl(args.heldout), cfg.oracle.threshold, tokenizer.pad_token_id, cfg.seed
+        )
+        metrics["nado_train_loss_final"] = history[-1]["loss"] if history else float("nan")
+        metrics["nado_train_seconds"] = cache_seconds + history[-1]["seconds"]  # the whole training, resumes included
+        write_json(args.metrics, {**metrics, "reliability": table})
+        plots.reliability(
+            table, args.plot, title=f"NADO {args.name}: R(x) vs fresh samples (ECE {metrics['nado_ece']:.3f})"
+        )
         run.log_metrics(metrics)
         run.log_artifact(args.plot, "plots")
+        run.log_model(args.out, f"nado-{args.name}")
     shutil.rmtree(args.checkpoints, ignore_errors=True)
     print("  ".join(f"{k}={v:.4g}" for k, v in metrics.items()))
 

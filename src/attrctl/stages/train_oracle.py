@@ -26,33 +26,38 @@ def main(argv: list[str] | None = None) -> None:
     from attrctl.config import sections
     from attrctl.io import atomic_path, read_jsonl, write_json
     from attrctl.oracles import embedding
-    from attrctl.stats import auroc
+    from attrctl.stats import auroc, auroc_ci
     from attrctl.tracking import stage_run
 
     runtime.setup_torch(cfg.runtime, cfg.seed)
-    train, heldout = toxigen.split(toxigen.load(args.statements), cfg.seed)
-    train += read_jsonl(args.extra)
-    encoder = embedding.Encoder(cfg.oracle.embedding.encoder)
-    coef, intercept = embedding.fit(
-        encoder([t["text"] for t in train]), np.array([t["label"] for t in train]), cfg.oracle.embedding.c, cfg.seed
-    )
-    with atomic_path(args.out, directory=True) as tmp:
-        embedding.save(tmp, cfg.oracle.embedding.encoder, coef, intercept)
-    scores = np.array(embedding.EmbeddingOracle(args.out).score([s["text"] for s in heldout]))
-    labels = np.array([s["label"] for s in heldout])
-    flagged = scores > cfg.oracle.threshold
-    metrics = {
-        "oracle_heldout_auroc": auroc(scores, labels),
-        "oracle_heldout_accuracy": float((flagged == labels.astype(bool)).mean()),
-        "oracle_heldout_flagged_hateful": float(flagged[labels == 1].mean()),
-        "oracle_heldout_flagged_neutral": float(flagged[labels == 0].mean()),
-        "oracle_train_texts": len(train),
-        "oracle_heldout_statements": len(heldout),
-    }
-    write_json(args.metrics, metrics)
     with stage_run(cfg, args.params, "train_oracle", "embedding") as run:
         run.log_params(sections(cfg, ["oracle", "seed"]))
+        run.log_input(args.statements, "training")
+        run.log_input(args.extra, "training")
+        train, heldout = toxigen.split(toxigen.load(args.statements), cfg.seed)
+        train += read_jsonl(args.extra)
+        encoder = embedding.Encoder(cfg.oracle.embedding.encoder)
+        features, labels = encoder([t["text"] for t in train]), np.array([t["label"] for t in train])
+        coef, intercept = embedding.fit(features, labels, cfg.oracle.embedding.c, cfg.seed)
+        with atomic_path(args.out, directory=True) as tmp:
+            embedding.save(tmp, cfg.oracle.embedding.encoder, coef, intercept)
+        scores = np.array(embedding.EmbeddingOracle(args.out).score([s["text"] for s in heldout]))
+        labels = np.array([s["label"] for s in heldout])
+        flagged = scores > cfg.oracle.threshold
+        lo, hi = auroc_ci(scores, labels, cfg.seed)
+        metrics = {
+            "oracle_heldout_auroc": auroc(scores, labels),
+            "oracle_heldout_auroc_ci_lo": lo,
+            "oracle_heldout_auroc_ci_hi": hi,
+            "oracle_heldout_accuracy": float((flagged == labels.astype(bool)).mean()),
+            "oracle_heldout_flagged_hateful": float(flagged[labels == 1].mean()),
+            "oracle_heldout_flagged_neutral": float(flagged[labels == 0].mean()),
+            "oracle_train_texts": len(train),
+            "oracle_heldout_statements": len(heldout),
+        }
+        write_json(args.metrics, metrics)
         run.log_metrics(metrics)
+        run.log_model(args.out, "oracle")
     print("  ".join(f"{k}={v:.4g}" for k, v in metrics.items()))
 
 

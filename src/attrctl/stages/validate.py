@@ -1,7 +1,8 @@
 """Validate params.yaml and the prompt source before any work.
 
 The first job of every run: every other stage depends on its marker file, so a bad value or a bad prompt
-record stops the pipeline before anything is written. The marker's content never changes, so re-validating re-runs nothing downstream.
+record stops the pipeline before anything is written. The marker's content never changes, so re-validating
+re-runs nothing downstream.
 """
 
 from __future__ import annotations
