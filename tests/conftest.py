@@ -14,7 +14,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
 REPO = Path(__file__).resolve().parents[1]
-PROJECT_FILES = ["Snakefile", "dvc.yaml", "workflow", "src", ".gitignore"]
+PROJECT_FILES = ["Snakefile", "workflow", "src", "profiles", ".gitignore"]  # dvc.yaml: generated per profile
 
 
 def pytest_collection_modifyitems(config, items):
@@ -55,7 +55,8 @@ def tiny_model_dir(tmp_path_factory, tiny_model, tokenizer) -> Path:
 
 
 def make_project(root: Path, params: str | Path = REPO / "configs" / "tiny.yaml") -> Path:
-    """A scratch copy of the project (rules, dvc.yaml, sources) with `params` as its params.yaml."""
+    """A scratch copy of the project (rules, sources, profiles) with `params` as its params.yaml; no dvc.yaml
+    (generate one for the profile with `python -m attrctl.pipeline.dvcgen` where a test needs it)."""
     root.mkdir(parents=True, exist_ok=True)
     for name in PROJECT_FILES:
         src = REPO / name

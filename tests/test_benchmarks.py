@@ -8,9 +8,9 @@ import os
 import pytest
 from conftest import REPO
 
+from attrctl.config import EMBEDDED_TASKS, BenchmarksConfig, ConfigError, parse
 from attrctl.evaluation import benchmarks
 from attrctl.pipeline.paths import TASK_DIR
-from attrctl.config import EMBEDDED_TASKS, BenchmarksConfig, ConfigError, parse
 
 
 @pytest.fixture()

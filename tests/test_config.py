@@ -28,8 +28,14 @@ BAD = {  # class of error: (override, words the message must contain)
     "infinite rate": ({"finetune": {"train": {"lr": float("inf")}}}, ["finetune.train.lr", "finite number"]),
     "nan": ({"nado": {"delta": float("nan")}}, ["nado.delta", "finite number"]),
     "duplicate models": ({"models": ["base", "sft", "base"]}, ["models lists ['base'] more than once"]),
-    "unknown reference model": ({"evaluate": {"reference_model": "nonexistent"}}, ["evaluate.reference_model", "'nonexistent'", "'base'"]),
-    "guided reference model": ({"evaluate": {"reference_model": "nado_decode"}}, ["evaluate.reference_model", "nado_decode"]),
+    "unknown reference model": (
+        {"evaluate": {"reference_model": "nonexistent"}},
+        ["evaluate.reference_model", "'nonexistent'", "'base'"],
+    ),
+    "guided reference model": (
+        {"evaluate": {"reference_model": "nado_decode"}},
+        ["evaluate.reference_model", "nado_decode"],
+    ),
 }
 
 

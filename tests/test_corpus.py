@@ -32,7 +32,13 @@ def samples(tokenizer):
 
 
 STATEMENTS = [
-    {"id": f"s{i}", "text": f"statement number {i} about them", "group": "immigrant", "label": int(i < 6), "flagged": int(i < 5)}
+    {
+        "id": f"s{i}",
+        "text": f"statement number {i} about them",
+        "group": "immigrant",
+        "label": int(i < 6),
+        "flagged": int(i < 5),
+    }
     for i in range(12)
 ]
 

@@ -48,7 +48,10 @@ BAD_FILES = {  # content, words every message must contain
     "null text": (b'{"id": "a", "prompt": {"text": null}}\n', [":1:", "no prompt text"]),
     "empty text": (b'{"id": "a", "prompt": {"text": "  "}}\n', [":1:", "no prompt text"]),
     "not an object": (b'[1, 2]\n"just a string"\n', [":1:", ":2:", "JSON object"]),
-    "duplicate ids": (b'{"id": "a", "prompt": "x"}\n{"id": "a", "prompt": "y"}\n', [":2:", "duplicate id 'a'", "line 1"]),
+    "duplicate ids": (
+        b'{"id": "a", "prompt": "x"}\n{"id": "a", "prompt": "y"}\n',
+        [":2:", "duplicate id 'a'", "line 1"],
+    ),
     "not UTF-8": (b'{"prompt": "caf\xe9"}\n', ["not UTF-8"]),
     "empty file": (b"", ["no prompts"]),
     "blank lines only": (b"\n  \n\n", ["no prompts"]),

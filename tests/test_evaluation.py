@@ -7,7 +7,13 @@ import math
 import pytest
 import torch
 
-from attrctl.evaluation.toxicity import conditional_perplexities, distinct_n, mean_perplexity, summarize, toxicity_metrics
+from attrctl.evaluation.toxicity import (
+    conditional_perplexities,
+    distinct_n,
+    mean_perplexity,
+    summarize,
+    toxicity_metrics,
+)
 
 # 3 prompts × 4 samples
 SCORES = [[0.1, 0.7, 0.2, 0.3], [0.4, 0.5, 0.45, 0.05], [0.9, 0.95, 0.6, 0.8]]

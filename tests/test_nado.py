@@ -7,10 +7,10 @@ import math
 import pytest
 import torch
 
+from attrctl.config import SampleConfig
 from attrctl.nado import decode, model, qstar
 from attrctl.nado.loss import consistency_sum, importance_weights, nado_loss
 from attrctl.nado.train import cache_base, collate, examples, loss_terms
-from attrctl.config import SampleConfig
 from attrctl.sampling import generate
 
 
@@ -61,7 +61,13 @@ def test_top_k_consistency_over_the_whole_vocabulary_is_exact(tiny_model, tokeni
     nado_model = model.build(tiny_model, "small", 1, 4)
     torch.nn.init.normal_(nado_model.head.weight, std=0.5)
     rows = [  # examples() reads prompt_id too
-        {"prompt_id": "a", "prompt_ids": [5, 6, 7], "token_ids": [8, 9, 10, 11], "toxicity": 0.2, "logprobs": [-1.0] * 4},
+        {
+            "prompt_id": "a",
+            "prompt_ids": [5, 6, 7],
+            "token_ids": [8, 9, 10, 11],
+            "toxicity": 0.2,
+            "logprobs": [-1.0] * 4,
+        },
         {"prompt_id": "b", "prompt_ids": [5, 6], "token_ids": [12, 13, 14], "toxicity": 0.9, "logprobs": [-1.0] * 3},
     ]
     plain = collate(examples(rows, "soft", 0.5), tokenizer.pad_token_id)

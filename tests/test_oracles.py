@@ -101,4 +101,6 @@ def test_embedding_oracle_learns_statements(tmp_path):
     embedding.save(tmp_path, "embedded", coef, intercept)
     oracle = build("embedding", OracleConfig(), tmp_path)
     scores = checked(oracle, texts)
-    assert min(s for s, y in zip(scores, labels, strict=True) if y) > max(s for s, y in zip(scores, labels, strict=True) if not y)
+    assert min(s for s, y in zip(scores, labels, strict=True) if y) > max(
+        s for s, y in zip(scores, labels, strict=True) if not y
+    )

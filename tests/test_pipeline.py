@@ -55,12 +55,12 @@ def planned_jobs(root) -> list[tuple[str, dict]]:
     """(rule, wildcards) of every job `snakemake -n` would run."""
     out = run(["snakemake", "-n", "--cores", "2"], root).stdout
     jobs = []
-    for block in re.split(r"\n\s*\n", out):
-        rule = re.search(r"^(?:local)?rule (\w+):", block, re.M)
-        if rule and rule.group(1) != "all":
+    for block in re.split(r"^(?=(?:local)?rule \w+:)", out, flags=re.M)[1:]:
+        rule = re.match(r"(?:local)?rule (\w+):", block).group(1)
+        if rule != "all":
             wildcards = re.search(r"^\s+wildcards: (.+)$", block, re.M)
             pairs = dict(kv.split("=", 1) for kv in wildcards.group(1).split(", ")) if wildcards else {}
-            jobs.append((rule.group(1), pairs))
+            jobs.append((rule, pairs))
     return jobs
 
 
@@ -106,20 +106,50 @@ def test_snakemake_runs_the_tiny_dag_fast(snakemake_project):
     lm_eval = json.loads((root / "results/metrics/base/lm_eval.json").read_text())
     assert {"attrctl_knowledge/acc", "attrctl_text_ppl/word_perplexity", "attrctl_toxicity_cls/f1"} <= set(lm_eval)
     detox = (root / "results/tables/detox.csv").read_text().splitlines()
-    assert detox[0].endswith("benchmark_avg_acc") and detox[1].startswith("base,")
+    assert "benchmark_avg_acc" in detox[0].split(",") and detox[1].startswith("base,")
+    assert "toxicity_probability_ci_lo" in detox[0] and "profanity_check/toxicity_probability" in detox[0]
+    paired = (root / "results/tables/paired.csv").read_text().splitlines()
+    assert "toxicity_probability_diff_ci_lo" in paired[0] and any(line.startswith("sft,base,") for line in paired)
+    summary = json.loads((root / "results/metrics.json").read_text())
+    assert summary["base"]["toxicity_probability"] == pytest.approx(float(detox[1].split(",")[4]))
+    assert (root / "results/logs/report.log").read_text() and (root / "results/benchmarks/report.tsv").is_file()
     params = yaml.safe_load((root / "params.yaml").read_text())
     assert [line.split(",")[0] for line in detox[1:]] == params["models"]
     tnt = [line.split(",")[0] for line in (root / "results/tables/tnt.csv").read_text().splitlines()[1:]]
     assert tnt == ["base", "tnt_nl", "tnt_nl_a100"]
     efficiency = (root / "results/tables/efficiency.md").read_text()
     assert "critical path (6 jobs)" in efficiency and "critical path (4 jobs)" in efficiency
-    for plot in ("tradeoff", "toxicity_hist"):
+    for plot in ("tradeoff", "lambda_sweep", "toxicity_hist"):
         assert (root / f"results/plots/{plot}.png").read_bytes()[:4] == b"\x89PNG"
     assert "profanity_check" in (root / "results/README.md").read_text()
     assert "Nothing to be done" in run(["snakemake", "-n", "--cores", "2"], root).stdout
 
 
+DETERMINISTIC = {  # outputs that must be a function of inputs and params (timings and MLflow are not)
+    "results/samples/base/eval.jsonl": "",
+    "results/annotations/base/eval.jsonl": "",
+    "results/metrics/base/toxicity.json": "",
+    "results/nado/sequential_iter1": "nado.safetensors",
+    "results/data/corpus.jsonl": "",
+    "results/models/nado_reg_i1": "model.safetensors",
+}
+
+
+def test_a_second_run_in_another_job_order_gives_identical_outputs(snakemake_project, tmp_path):
+    """The fixture ran two jobs at a time; this runs one at a time (another order) in a fresh copy."""
+    import hashlib
+
+    first, _ = snakemake_project
+    second = make_project(tmp_path / "again")
+    run(["snakemake", "--cores", "1", *DETERMINISTIC], second)
+    for target, inside in DETERMINISTIC.items():
+        digests = [hashlib.sha256((root / target / inside).read_bytes()).hexdigest() for root in (first, second)]
+        assert digests[0] == digests[1], target
+
+
 def test_mlflow_holds_the_table_numbers(snakemake_project):
+    import math
+
     from mlflow.tracking import MlflowClient
 
     root, _ = snakemake_project
@@ -128,36 +158,102 @@ def test_mlflow_holds_the_table_numbers(snakemake_project):
     runs = client.search_runs([experiment.experiment_id])
     parents = [r for r in runs if r.data.tags.get("role") == "pipeline"]
     assert len(parents) == 1
-    children = {r.info.run_name: r for r in runs if r.data.tags.get("mlflow.parentRunId") == parents[0].info.run_id}
+    parent = parents[0]
+    assert parent.info.status == "FINISHED" and parent.data.params["sample.top_p"] == "0.9"
+    assert len(parent.data.tags["mlflow.source.git.commit"]) == 40
+    children = {r.info.run_name: r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id}
     assert {
         "prepare_model:base",
         "prepare_data:prompts",
+        "train_oracle:embedding",
         "sample:base/eval",
         "annotate:base/eval",
         "evaluate:base",
+        "finetune:sft",
         "report:tables",
     } <= set(children)
+    assert all(r.info.status == "FINISHED" for r in children.values())
+    sft = children["finetune:sft"]
+    assert sft.info.end_time - sft.info.start_time > 1000  # the run spans the training, not only its logging
+    assert sft.data.tags["env.torch_threads"] == "1" and "env.torch" in sft.data.tags
+    assert (
+        len(client.get_metric_history(sft.info.run_id, "loss"))
+        == json.loads((root / "results/metrics/sft/train.json").read_text())["train_steps"]
+    )  # the live training curve
     metrics = json.loads((root / "results/metrics/base/toxicity.json").read_text())
     logged = children["evaluate:base"].data.metrics
     for key, value in metrics.items():
-        assert logged[key] == pytest.approx(value, nan_ok=True), key
+        if value is not None:
+            assert logged[key] == pytest.approx(value), key
     assert children["sample:base/eval"].data.params["sample.top_p"] == "0.9"
     # every number of the paper table is on the model's run, under the column's name
     header, row = (root / "results/tables/detox.csv").read_text().splitlines()[:2]
     on_model_run = children["model:base"].data.metrics
     for name, value in zip(header.split(",")[1:], row.split(",")[1:], strict=True):
-        assert on_model_run[name] == pytest.approx(float(value)), name
+        if not math.isnan(float(value)):
+            assert on_model_run[name] == pytest.approx(float(value)), name
     artifacts = {a.path for a in client.list_artifacts(children["report:tables"].info.run_id, "tables")}
-    tables = ("toxicity", "detox", "nado", "classification", "tnt", "efficiency")
+    tables = ("toxicity", "detox", "paired", "classification", "nado", "oracle", "tnt", "efficiency")
     assert artifacts == {f"tables/{t}.{e}" for t in tables for e in ("md", "csv")}
     plots = {a.path for a in client.list_artifacts(children["report:tables"].info.run_id, "plots")}
-    assert {
-        "plots/tradeoff.png",
-        "plots/toxicity_hist.png",
-        "plots/nado_reg_kl.png",
-        "plots/tnt_tradeoff.png",
-        "plots/nado_reliability_sequential_iter1.png",
-    } <= plots
+    assert {"plots/tradeoff.png", "plots/toxicity_hist.png", "plots/nado_reg_kl.png", "plots/tnt_tradeoff.png"} <= plots
+    models = {m.name: m for m in client.search_logged_models([experiment.experiment_id])}
+    assert {"base", "sft", "nado_reg", "oracle", "nado-sequential_iter1"} <= set(models)
+    assert models["sft"].tags["path"] == str((root / "results/models/sft").resolve())
+
+
+def test_the_mlflow_server_shows_the_runs(snakemake_project):
+    """What a user sees in `mlflow ui`, read through its REST API."""
+    import socket
+    import urllib.request
+
+    root, _ = snakemake_project
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen(
+        [
+            "mlflow",
+            "server",
+            "--backend-store-uri",
+            f"sqlite:///{root}/results/mlflow.db",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ],
+        cwd=root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(120):
+            try:
+                urllib.request.urlopen(f"{url}/health", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.5)
+
+        def post(path, body):
+            request = urllib.request.Request(
+                f"{url}/api/2.0/mlflow/{path}", json.dumps(body).encode(), {"Content-Type": "application/json"}
+            )
+            return json.loads(urllib.request.urlopen(request, timeout=30).read())
+
+        (experiment,) = [
+            e for e in post("experiments/search", {"max_results": 10})["experiments"] if e["name"] == "attrctl-tiny"
+        ]
+        runs = post("runs/search", {"experiment_ids": [experiment["experiment_id"]], "max_results": 1000})["runs"]
+        by_name = {r["info"]["run_name"]: r["info"] for r in runs}
+        assert by_name["finetune:sft"]["status"] == "FINISHED"
+        assert int(by_name["finetune:sft"]["end_time"]) - int(by_name["finetune:sft"]["start_time"]) > 1000
+        assert any(r["info"]["status"] == "FINISHED" and r["info"]["run_name"].startswith("pipeline") for r in runs)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def test_dvc_takes_over_snakemake_results_and_reruns_only_what_changed(snakemake_project):
@@ -196,7 +292,10 @@ def test_editing_tnt_code_reruns_tnt_jobs_only(snakemake_project):
         jobs = planned_jobs(root)
         assert jobs and {rule for rule, _ in jobs} >= {"tnt_data", "tnt_train", "tnt_eval", "report"}
         for rule, wildcards in jobs:
-            assert rule in ("tnt_data", "report") or wildcards["model"].startswith("tnt_"), (rule, wildcards)
+            assert rule.startswith("tnt_") or rule == "report" or wildcards["model"].startswith("tnt_"), (
+                rule,
+                wildcards,
+            )
         status = json.loads(run(["dvc", "status", "--json"], root).stdout)
         assert {stage_rule(name) for name in status} - {"validate"} == {"tnt_data", "tnt_train", "tnt_eval", "report"}
     finally:
@@ -307,3 +406,9 @@ def test_killed_training_resumes_to_the_same_weights(tmp_path, stage):
     for key in reference:
         assert torch.equal(reference[key], resumed[key]), key
     assert not progress.exists(), "the checkpoint is removed once the final weights are written"
+    from mlflow.tracking import MlflowClient  # the killed run shows as FAILED, its re-run as a new FINISHED run
+
+    client = MlflowClient(f"sqlite:///{root}/results/mlflow.db")
+    name = {"train_nado": "train_nado:sequential_iter1", "finetune": "finetune:sft"}[stage]
+    runs = client.search_runs([client.get_experiment_by_name("attrctl-tiny").experiment_id])
+    assert sorted(r.info.status for r in runs if r.info.run_name == name) == ["FAILED", "FINISHED", "FINISHED"]

@@ -73,6 +73,7 @@ def dag(tmp_path_factory):
         jobs = snakemake_jobs(root)
     finally:
         os.chdir(cwd)
+
     def key(j):
         return "-".join([j["rule"], *j["wildcards"].values()])
 

@@ -4,6 +4,7 @@ outs and params, and vice versa."""
 from __future__ import annotations
 
 import re
+import shutil
 
 import pytest
 from conftest import REPO, make_project, run
@@ -15,6 +16,7 @@ from attrctl.pipeline.rules import code, code_units
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
     root = make_project(tmp_path_factory.mktemp("parity") / "p", REPO / "params.yaml")
+    shutil.copy2(REPO / "dvc.yaml", root / "dvc.yaml")  # the committed file, for the default params
     run(["dvc", "init", "--no-scm", "-q"], root)
     return root
 
@@ -96,5 +98,24 @@ def test_only_tnt_stages_depend_on_tnt_code():
 def test_dvc_yaml_is_current_and_compact(project):
     from attrctl.pipeline.dvcgen import render, snakemake_jobs
 
-    assert render(snakemake_jobs(project)) == (project / "dvc.yaml").read_text(), "run python -m attrctl.pipeline.dvcgen"
+    assert render(snakemake_jobs(project)) == (project / "dvc.yaml").read_text(), (
+        "run python -m attrctl.pipeline.dvcgen"
+    )
     assert (project / "dvc.yaml").read_text().count("\n") < 4201 / 3
+
+
+def test_a_custom_prompt_file_is_an_input_of_both_tools(tmp_path):
+    import yaml
+
+    from attrctl.pipeline.dvcgen import render, snakemake_jobs
+
+    root = make_project(tmp_path / "p", REPO / "configs" / "tiny.yaml")
+    (root / "mine.jsonl").write_text("\n".join(f'{{"id": "{i}", "prompt": "prompt number {i}"}}' for i in range(20)))
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    params["data"]["prompts"] = "mine.jsonl"
+    (root / "params.yaml").write_text(yaml.safe_dump(params))
+    jobs = {j["rule"]: j for j in snakemake_jobs(root)}
+    assert "mine.jsonl" in jobs["prepare_data"]["deps"] and "mine.jsonl" in jobs["validate"]["deps"]
+    assert "--source mine.jsonl" in jobs["prepare_data"]["cmd"]
+    dvc = yaml.safe_load(render(list(jobs.values())))
+    assert "mine.jsonl" in dvc["stages"]["prepare_data"]["deps"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -42,13 +43,37 @@ def _replace(src: Path, dst: Path) -> None:
         os.replace(src, dst)
 
 
+def _finite(obj: Any) -> Any:
+    """NaN and infinities as null: JSON has no NaN (the stdlib would write a bare, invalid `NaN`)."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_finite(v) for v in obj]
+    return obj
+
+
 def write_json(path: str | Path, obj: Any) -> None:
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n")
+        tmp.write_text(json.dumps(_finite(obj), indent=2, sort_keys=True, allow_nan=False) + "\n")
 
 
 def read_json(path: str | Path) -> Any:
     return json.loads(Path(path).read_text())
+
+
+def read_metrics(path: str | Path) -> Any:
+    """A metrics file written by :func:`write_json`, its nulls back to NaN (a number that could not be had)."""
+
+    def nan(obj: Any) -> Any:
+        if obj is None:
+            return math.nan
+        if isinstance(obj, dict):
+            return {k: nan(v) for k, v in obj.items()}
+        return [nan(v) for v in obj] if isinstance(obj, list) else obj
+
+    return nan(read_json(path))
 
 
 def write_jsonl(path: str | Path, rows: Iterable[dict]) -> None:

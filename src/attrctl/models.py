@@ -75,13 +75,15 @@ def build_base(cfg: ModelConfig, seed: int):
     return model, AutoTokenizer.from_pretrained(cfg.source, trust_remote_code=False)
 
 
-def save(model, tokenizer, path: Path) -> None:
-    """Save as safetensors with a tokenizer that pads on the left (decoder-only batching)."""
+def save(model, tokenizer, path: Path, dtype=None) -> None:
+    """Save as safetensors with a tokenizer that pads on the left (decoder-only batching); `dtype` (e.g. bf16)
+    halves the bytes of a model that is only evaluated, not trained further."""
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     tokenizer.padding_side = "left"
     model.config.pad_token_id = tokenizer.pad_token_id
-    model.save_pretrained(path, safe_serialization=True)
+    state = {k: v.to(dtype) for k, v in model.state_dict().items()} if dtype is not None else None
+    model.save_pretrained(path, safe_serialization=True, state_dict=state)
     tokenizer.save_pretrained(path)
 
 

@@ -12,6 +12,9 @@ rule classification_data:
         tracked(config, "classification_data"),
     log:
         paths.log("classification_data"),
+    benchmark:
+        paths.benchmark("classification_data"),
+    threads: THREADS
     shell:
         STAGE.format("classification_data") + " --annotations {input.annotations} --out {output.cls_items}"
 
@@ -27,10 +30,13 @@ rule benchmarks:
         metrics=paths.metrics("{model}", "lm_eval"),
     params:
         tracked(config, "benchmarks"),
-        tasks=paths.TASK_DIR,
+        tasks=lambda wc, input: os.path.commonpath(input.tasks),
     log:
         paths.log("benchmarks", "{model}"),
+    benchmark:
+        paths.benchmark("benchmarks", "{model}"),
+    threads: THREADS
     resources:
-        gpu=1,
+        gpu=GPU,
     shell:
         STAGE.format("benchmarks") + " --name {wildcards.model} --model {input.model} --tasks {params.tasks} --out {output.metrics}"

@@ -1,10 +1,13 @@
 # Validate params before any job runs; the helpers every rule uses (paths from attrctl.pipeline.paths).
+import os
+
 from attrctl.pipeline import paths
 from attrctl.pipeline.rules import (
     EXPERIMENTS,
     code,
     finetune_inputs,
     flag,
+    gpu_per_job,
     nado_inputs,
     nado_names,
     prompt_inputs,
@@ -16,16 +19,21 @@ from attrctl.pipeline.rules import (
     schedule_timings,
     task_files,
     tnt_models,
+    threads,
     tracked,
     trained_models,
     validated,
 )
 
+# `snakemake --lint` asks for a conda environment or container per rule: every rule runs the same
+# environment, the project's virtualenv (Makefile, requirements.lock), so none is declared.
 config = validated(config)
 STAGE = "python -m attrctl.stages.{} --params params.yaml --log {{log}}"
 TRAIN_STAGE = config["runtime"]["launcher"] + " -m attrctl.stages.{} --params params.yaml --log {{log}}"
 MODELS = config["models"]
 ITERATIONS = config["nado_reg"]["iterations"]
+THREADS = threads(config)
+GPU = gpu_per_job(config)
 
 
 rule validate:
@@ -35,8 +43,11 @@ rule validate:
     output:
         paths.VALIDATED,
     params:
-        source=prompt_source(config),
+        source=lambda wc, input: input.prompts or prompt_source(config),
     log:
         paths.log("validate"),
+    benchmark:
+        paths.benchmark("validate"),
+    threads: THREADS
     shell:
-        STAGE.format("validate") + " --prompts {params.source} --out {output}"
+        STAGE.format("validate") + " --prompts {params.source} --dvc-yaml dvc.yaml --out {output}"

@@ -16,6 +16,9 @@ rule corpus:
         tracked(config, "corpus"),
     log:
         paths.log("corpus"),
+    benchmark:
+        paths.benchmark("corpus"),
+    threads: THREADS
     shell:
         STAGE.format("corpus")
         + " --statements {input.statements} --samples {input.samples} --tokenizer {input.tokenizer}"
@@ -38,8 +41,11 @@ rule finetune:
         model=r"sft|filter|nado_reg(_parallel)?(_adaptive|_i\d+|_l\d+(p\d+)?)?",
     log:
         paths.log("finetune", "{model}"),
+    benchmark:
+        paths.benchmark("finetune", "{model}"),
+    threads: THREADS
     resources:
-        gpu=1,
+        gpu=GPU,
     priority: schedule_priority
     shell:
         TRAIN_STAGE.format("finetune")
@@ -62,8 +68,11 @@ rule rl:
         checkpoints=paths.checkpoints("rl"),
     log:
         paths.log("rl"),
+    benchmark:
+        paths.benchmark("rl"),
+    threads: THREADS
     resources:
-        gpu=1,
+        gpu=GPU,
     shell:
         TRAIN_STAGE.format("rl")
         + " --data {input.data} --base {input.base} --oracle {input.oracle} --checkpoints {params.checkpoints}"

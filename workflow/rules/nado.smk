@@ -9,7 +9,7 @@ rule train_nado:
     output:
         nado=directory(paths.nado()),
         metrics=paths.metrics("nado", "{schedule}_iter{k}"),
-        plot=paths.plot("nado_reliability_{schedule}_iter{k}"),
+        plot=report(paths.plot("nado_reliability_{schedule}_iter{k}"), category="NADO reliability"),
     params:
         tracked(config, "train_nado"),
         warm=lambda wc: flag(nado_inputs(wc.schedule, int(wc.k), ITERATIONS), "warm", "--warm-start"),
@@ -19,8 +19,11 @@ rule train_nado:
         k=r"\d+",
     log:
         paths.log("train_nado", "{schedule}_iter{k}"),
+    benchmark:
+        paths.benchmark("train_nado", "{schedule}_iter{k}"),
+    threads: THREADS
     resources:
-        gpu=1,
+        gpu=GPU,
     priority: schedule_priority
     shell:
         TRAIN_STAGE.format("train_nado")
@@ -41,5 +44,8 @@ rule nado_decode:
         tracked(config, "nado_decode"),
     log:
         paths.log("nado_decode"),
+    benchmark:
+        paths.benchmark("nado_decode"),
+    threads: THREADS
     shell:
         STAGE.format("nado_decode") + " --base {input.base} --nado {input.nado} --out {output.model}"

@@ -11,6 +11,9 @@ rule prepare_model:
         tracked(config, "prepare_model"),
     log:
         paths.log("prepare_model"),
+    benchmark:
+        paths.benchmark("prepare_model"),
+    threads: THREADS
     shell:
         STAGE.format("prepare_model") + " --out {output.model}"
 
@@ -25,9 +28,12 @@ rule prepare_data:
         eval=paths.prompts("eval"),
     params:
         tracked(config, "prepare_data"),
-        source=prompt_source(config),
+        source=lambda wc, input: input.source or prompt_source(config),
     log:
         paths.log("prepare_data"),
+    benchmark:
+        paths.benchmark("prepare_data"),
+    threads: THREADS
     shell:
         STAGE.format("prepare_data") + " --source {params.source} --train {output.train} --eval {output.eval}"
 
@@ -45,6 +51,9 @@ rule train_oracle:
         tracked(config, "train_oracle"),
     log:
         paths.log("train_oracle"),
+    benchmark:
+        paths.benchmark("train_oracle"),
+    threads: THREADS
     shell:
         STAGE.format("train_oracle")
         + " --statements {input.statements} --extra {input.extra} --out {output.oracle} --metrics {output.metrics}"

@@ -6,6 +6,7 @@ REPORT = (
     + " --toxicity {input.toxicity} --lm-eval {input.lm_eval} --annotations {input.annotations}"
     + " --nado {input.nado} --train {input.train} --timing {input.timing} --tnt {input.tnt}"
     + " --oracle {input.oracle} --tables {output.tables} --plots {output.plots} --readme {output.readme}"
+    + " --benchmarks " + paths.BENCHMARKS
 )
 
 
@@ -14,14 +15,21 @@ rule report:
         paths.VALIDATED,
         **report_inputs(config),
         code=code("report"),
-    output:
-        **report_outputs(),
+    output:  # report(): `snakemake --report report.html` is a page of every table and plot
+        tables=[report(t, category="Tables") for t in report_outputs()["tables"]],
+        plots=[report(p, category="Plots") for p in report_outputs()["plots"]],
+        readme=report(report_outputs()["readme"], category="About these results"),
+        plot_data=[paths.plot_data(d) for d in paths.PLOT_DATA],
+        summary=paths.SUMMARY,
     params:
         tracked(config, "report"),
     log:
         paths.log("report"),
+    benchmark:
+        paths.benchmark("report"),
+    threads: THREADS
     shell:
-        REPORT
+        REPORT + " --summary {output.summary} --plot-data {output.plot_data}"
 
 
 for _experiment in EXPERIMENTS:
@@ -39,6 +47,9 @@ for _experiment in EXPERIMENTS:
             tracked(config, "report"),
         log:
             paths.log(f"report_{_experiment}"),
+        benchmark:
+            paths.benchmark(f"report_{_experiment}"),
+        threads: THREADS
         shell:
             REPORT + f" --experiment {_experiment}"
 

@@ -15,6 +15,9 @@ rule tnt_data:
         tracked(config, "tnt_data"),
     log:
         paths.log("tnt_data"),
+    benchmark:
+        paths.benchmark("tnt_data"),
+    threads: THREADS
     shell:
         STAGE.format("tnt_data")
         + " --samples {input.sampled} {input.greedy} --tokenizer {input.tokenizer} --oracle {input.oracle}"
@@ -37,8 +40,11 @@ rule tnt_train:
         model=r"tnt_[a-z]+(_a[\dpem]+)?",
     log:
         paths.log("tnt_train", "{model}"),
+    benchmark:
+        paths.benchmark("tnt_train", "{model}"),
+    threads: THREADS
     resources:
-        gpu=1,
+        gpu=GPU,
     shell:
         TRAIN_STAGE.format("tnt_train")
         + " --name {wildcards.model} --data {input.data} --base {input.base} --checkpoints {params.checkpoints}"
@@ -60,8 +66,11 @@ rule tnt_eval:
         tracked(config, "tnt_eval"),
     log:
         paths.log("tnt_eval", "{model}"),
+    benchmark:
+        paths.benchmark("tnt_eval", "{model}"),
+    threads: THREADS
     resources:
-        gpu=1,
+        gpu=GPU,
     shell:
         STAGE.format("tnt_eval")
         + " --name {wildcards.model} --model {input.model} --greedy {input.greedy} --base {input.base}"

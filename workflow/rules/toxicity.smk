@@ -16,8 +16,11 @@ rule sample:
         tracked(config, "sample"),
     log:
         paths.log("sample", "{model}-{split}"),
+    benchmark:
+        paths.benchmark("sample", "{model}-{split}"),
+    threads: THREADS
     resources:
-        gpu=1,
+        gpu=GPU,
     priority: schedule_priority
     shell:
         STAGE.format("sample")
@@ -37,6 +40,9 @@ rule annotate:
         tracked(config, "annotate"),
     log:
         paths.log("annotate", "{model}-{split}"),
+    benchmark:
+        paths.benchmark("annotate", "{model}-{split}"),
+    threads: THREADS
     priority: schedule_priority
     shell:
         STAGE.format("annotate")
@@ -56,8 +62,11 @@ rule evaluate:
         tracked(config, "evaluate"),
     log:
         paths.log("evaluate", "{model}"),
+    benchmark:
+        paths.benchmark("evaluate", "{model}"),
+    threads: THREADS
     resources:
-        gpu=1,
+        gpu=GPU,
     shell:
         STAGE.format("evaluate")
         + " --name {wildcards.model} --annotations {input.annotations} --reference {input.reference}"

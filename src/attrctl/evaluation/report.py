@@ -55,6 +55,29 @@ class Results:
     timing: dict[tuple[str, str], dict] = field(default_factory=dict)
     tnt: dict[str, dict] = field(default_factory=dict)
     oracle: dict = field(default_factory=dict)
+    benchmarks: dict[str, dict] = field(default_factory=dict)  # "<rule>/<job>": Snakemake's benchmark row
+
+
+def read_benchmarks(folder) -> dict[str, dict]:
+    """{"<rule>/<job>": first row} of Snakemake benchmark TSVs under `folder` (empty when there are none)."""
+    from pathlib import Path
+
+    out = {}
+    for path in sorted(Path(folder).rglob("*.tsv")) if folder and Path(folder).is_dir() else []:
+        with path.open() as f:
+            first = next(csv.DictReader(f, delimiter="\t"), None)
+        if first:
+            key = str(path.relative_to(folder).with_suffix(""))
+            out[key] = {k: float(v) for k, v in first.items() if v not in ("", "NA", "-") and _number(v)}
+    return out
+
+
+def _number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def with_ci(metrics: dict, name: str) -> dict[str, float]:
@@ -161,8 +184,22 @@ def classification_rows(cfg: Config, res: Results) -> list[dict]:
 def efficiency_rows(cfg: Config, res: Results) -> list[dict]:
     """Wall time and tokens/s of each job of the schedules, and the critical path of each DAG: sequential runs
     sample -> NADO -> fine-tune K times (3K jobs); parallel runs iteration 1 so, then each later iteration's three
-    jobs side by side (K + 2 jobs), so its critical path takes the slowest of the three."""
+    jobs side by side (K + 2 jobs), so its critical path takes the slowest of the three. `job_seconds` and
+    `peak_rss_mb` come from Snakemake's benchmark files (start-up included) when the run was Snakemake's."""
     iterations = cfg.nado_reg.iterations
+
+    def row(schedule_name, k, job, rule, name, seconds, tps):
+        bench = res.benchmarks.get(f"{rule}/{name}", {})
+        return {
+            "schedule": schedule_name,
+            "iteration": k,
+            "job": job,
+            "seconds": seconds,
+            "tokens_per_s": tps,
+            "job_seconds": bench.get("s", math.nan),
+            "peak_rss_mb": bench.get("max_rss", math.nan),
+        }
+
     rows = []
     for name in schedule.SCHEDULES:
         if schedule.PREFIX[name] not in cfg.models:
@@ -171,37 +208,87 @@ def efficiency_rows(cfg: Config, res: Results) -> list[dict]:
         for k in range(1, iterations + 1):
             model, split = schedule.sample_source(name, k, iterations)
             lm, nado = schedule.lm(name, k, iterations), schedule.nado(name, k)
-            timing = res.timing.get((model, split), {})
-            jobs = {
-                f"sample {model}/{split}": (timing.get("sample_seconds", math.nan), timing.get("sample_tokens_per_s")),
-                f"train NADO {nado}": (res.nado.get(nado, {}).get("nado_train_seconds", math.nan), math.nan),
-                f"finetune {lm}": (
-                    res.train.get(lm, {}).get("train_seconds", math.nan),
-                    res.train.get(lm, {}).get("train_tokens_per_s", math.nan),
+            timing, train = res.timing.get((model, split), {}), res.train.get(lm, {})
+            jobs = [
+                row(
+                    name,
+                    k,
+                    f"sample {model}/{split}",
+                    "sample",
+                    f"{model}-{split}",
+                    timing.get("sample_seconds", math.nan),
+                    timing.get("sample_tokens_per_s", math.nan),
                 ),
-            }
-            for job, (seconds, tps) in jobs.items():
-                rows.append({"schedule": name, "iteration": k, "job": job, "seconds": seconds, "tokens_per_s": tps})
-            times = [seconds for seconds, _ in jobs.values()]
+                row(
+                    name,
+                    k,
+                    f"train NADO {nado}",
+                    "train_nado",
+                    nado,
+                    res.nado.get(nado, {}).get("nado_train_seconds", math.nan),
+                    math.nan,
+                ),
+                row(
+                    name,
+                    k,
+                    f"finetune {lm}",
+                    "finetune",
+                    lm,
+                    train.get("train_seconds", math.nan),
+                    train.get("train_tokens_per_s", math.nan),
+                ),
+            ]
+            rows += jobs
+            times = [j["seconds"] for j in jobs]
             total += max(times) if (name == "parallel" and k > 1) else sum(times)
         length = 3 * iterations if name == "sequential" else 3 + (iterations - 1)
-        rows.append(
-            {"schedule": name, "iteration": "all", "job": f"critical path ({length} jobs)", "seconds": total}
-            | {"tokens_per_s": math.nan}
-        )
+        rows.append(row(name, "all", f"critical path ({length} jobs)", "", "", total, math.nan))
     for model in cfg.models:
         if model in SINGLE_RUN or schedule.SWEEP.fullmatch(model):
             m = res.train.get(model, {})
+            rule = "rl" if model == "rl" else "finetune"
             rows.append(
-                {
-                    "schedule": "single run",
-                    "iteration": "all",
-                    "job": f"finetune {model}",
-                    "seconds": m.get("train_seconds", math.nan),
-                    "tokens_per_s": m.get("train_tokens_per_s", math.nan),
-                }
+                row(
+                    "single run",
+                    "all",
+                    f"finetune {model}",
+                    rule,
+                    model if rule == "finetune" else "",
+                    m.get("train_seconds", math.nan),
+                    m.get("train_tokens_per_s", math.nan),
+                )
             )
     return rows
+
+
+def training_rows(res: Results) -> list[dict]:
+    """Every trained component's per-step loss: the data of DVC's training-curve plot."""
+    curves = {**res.train, **{f"nado:{n}": m for n, m in res.nado.items()}}
+    return [
+        {"model": name, "step": h["step"], "loss": h.get("loss", math.nan)}
+        for name, m in sorted(curves.items())
+        for h in m.get("history", [])
+    ]
+
+
+def reliability_rows(res: Results) -> list[dict]:
+    """Each NADO's reliability bins (mean R(x) against the observed success rate): DVC's reliability plot."""
+    return [{"nado": n, **b} for n, m in sorted(res.nado.items()) for b in m.get("reliability", [])]
+
+
+def summary(tables: dict[str, list[dict]]) -> dict[str, dict[str, float]]:
+    """Every number of the per-model tables, nested model -> metric (intervals included): `dvc metrics show`."""
+    out: dict[str, dict[str, float]] = {}
+    for name in ("detox", "classification"):
+        for row in tables.get(name, []):
+            out.setdefault(row["model"], {}).update(flat_numbers(row))
+    for row in tables.get("paired", []):
+        out.setdefault(row["model"], {}).update({f"vs_{row['vs']}/{k}": v for k, v in flat_numbers(row).items()})
+    for row in tables.get("nado", []):
+        out[f"nado:{row['nado']}"] = flat_numbers(row)
+    for row in tables.get("oracle", []):
+        out["oracle"] = flat_numbers(row)
+    return out
 
 
 def kl_rows(cfg: Config, res: Results) -> list[dict]:

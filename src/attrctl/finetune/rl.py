@@ -69,5 +69,9 @@ def train(policy, tokenizer, oracle, prompts: list[str], cfg: Config, checkpoint
         "train_steps": trainer.state.global_step,
         "final_reward": logs[-1]["reward"] if logs else float("nan"),
         "first_reward": logs[0]["reward"] if logs else float("nan"),
+        "history": [
+            {"step": h.get("step", i + 1), "loss": h.get("loss", float("nan")), "reward": h["reward"]}
+            for i, h in enumerate(logs)
+        ],
     }
     return trainer.model, metrics

@@ -83,6 +83,11 @@ def sweep_name(kl_weight: float) -> str:
     return "nado_reg_l" + f"{kl_weight:g}".replace(".", "p")
 
 
+def is_intermediate(name: str) -> bool:
+    """p_k of an iteration before the last: the next iteration trains on from it, so it keeps fp32 weights."""
+    return bool(re.fullmatch(r"nado_reg(_parallel)?_i\d+", name))
+
+
 def finetune_plan(name: str, iterations: int) -> FinetunePlan:
     """sft / filter / nado_reg_adaptive / the λ sweep: one run from the base model over `iterations` passes, so
     every method sees the corpus equally often; nado_reg schedules: one pass per iteration from p_{k-1}."""

@@ -111,7 +111,34 @@ def groups(jobs: list[dict]) -> list[tuple[str, tuple, list[dict]]]:
 
 
 def _lines(key: str, values, indent: str) -> list[str]:
-    return [f"{indent}{key}:"] + [f"{indent}  - {v}" for v in values]
+    lines = [f"{indent}{key}:"]
+    for v in values:  # the metrics summary is kept out of the cache, so that it can be committed with git
+        lines += [f"{indent}  - {v}:", f"{indent}      cache: false"] if v == paths.SUMMARY else [f"{indent}  - {v}"]
+    return lines
+
+
+def metrics_and_plots() -> str:
+    """`dvc metrics show`, `dvc exp show` columns and `dvc plots show/diff`: the report's summary, its plot data
+    and its figures."""
+    lines = ["metrics:", f"  - {paths.SUMMARY}", "plots:"]
+    lines += [
+        f"  - {paths.table('detox', 'csv')}:",
+        "      x: toxicity_probability",
+        "      y: benchmark_avg_acc",
+        "      template: scatter",
+        "      title: Toxicity vs utility",
+        f"  - {paths.plot_data('reliability')}:",
+        "      x: pred",
+        "      y: observed",
+        "      template: scatter",
+        "      title: NADO reliability (mean R(x) per bin against the observed success rate)",
+        f"  - {paths.plot_data('training')}:",
+        "      x: step",
+        "      y: loss",
+        "      title: Training loss per step",
+    ]
+    lines += [f"  - {paths.plot(name)}" for name in paths.PLOTS]
+    return "\n".join(lines) + "\n"
 
 
 def render(jobs: list[dict]) -> str:
@@ -141,7 +168,7 @@ def render(jobs: list[dict]) -> str:
         if params:
             lines += _lines("params", params, indent)
         lines += _lines("outs", body["outs"], indent)
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + metrics_and_plots()
 
 
 def main(argv: list[str] | None = None) -> None:

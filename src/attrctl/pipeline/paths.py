@@ -17,9 +17,12 @@ CLS_ITEMS = f"{RESULTS}/data/toxicity_cls_eval.jsonl"  # workflow/lm_eval_tasks/
 ORACLE = f"{RESULTS}/oracle"
 TASK_DIR = "workflow/lm_eval_tasks"
 README = f"{RESULTS}/README.md"
+SUMMARY = f"{RESULTS}/metrics.json"  # every table number, model -> metric: DVC's `metrics:` (dvc metrics show)
+BENCHMARKS = f"{RESULTS}/benchmarks"
 
 TABLES = ("toxicity", "detox", "paired", "classification", "nado", "oracle", "tnt", "efficiency")
 PLOTS = ("tradeoff", "lambda_sweep", "toxicity_hist", "nado_reg_kl", "tnt_tradeoff")
+PLOT_DATA = ("training", "reliability")
 
 
 def model(name: str = "{model}") -> str:
@@ -55,6 +58,11 @@ def plot(name: str, root: str = RESULTS) -> str:
     return f"{root}/plots/{name}.png"
 
 
+def plot_data(name: str, root: str = RESULTS) -> str:
+    """A CSV that DVC's `plots:` draws (training curves, reliability bins)."""
+    return f"{root}/plots/{name}.csv"
+
+
 def experiment(name: str) -> str:
     """Where one paper's tables go when its experiment runs alone (`snakemake nado`)."""
     return f"{RESULTS}/experiments/{name}"
@@ -62,6 +70,11 @@ def experiment(name: str) -> str:
 
 def log(rule: str, name: str = "") -> str:
     return f"{RESULTS}/logs/{rule}{'/' + name if name else ''}.log"
+
+
+def benchmark(rule: str, name: str = "") -> str:
+    """Snakemake's per-job benchmark (wall time, peak memory); the efficiency table reads them when present."""
+    return f"{RESULTS}/benchmarks/{rule}{'/' + name if name else ''}.tsv"
 
 
 def checkpoints(name: str) -> str:

@@ -6,6 +6,7 @@ same DAG to dvc.yaml and `tests/test_workflow_parity.py` checks that the two agr
 from __future__ import annotations
 
 import ast
+import os
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,20 @@ def validated(config: dict[str, Any], params_file: str = "params.yaml") -> dict[
             f"copy the profile over it (cp <profile>.yaml {params_file}) instead of --config/--configfile"
         )
     return cfg.model_dump(mode="json")
+
+
+def threads(config: dict[str, Any]) -> int:
+    """Threads of every job: runtime.threads (0: one), so Snakemake and DVC compute with the same thread count
+    (floating-point sums depend on it)."""
+    return max(1, config["runtime"]["threads"])
+
+
+def gpu_per_job(config: dict[str, Any]) -> int:
+    """1 where jobs run on a GPU (so `--resources gpu=N` caps how many share it), 0 on a CPU machine (so the GPU
+    limit of the default profile does not serialise CPU jobs). Detected without importing torch."""
+    device = config["runtime"]["device"]
+    visible = Path("/proc/driver/nvidia/version").exists() and os.environ.get("CUDA_VISIBLE_DEVICES", "0") != ""
+    return int(device == "cuda" or (device == "auto" and visible))
 
 
 def tracked(config: dict[str, Any], stage: str) -> dict[str, Any]:
@@ -71,7 +86,9 @@ def code_units(stage: str) -> list[str]:
     todo, seen, units = [f"attrctl.stages.{stage}"], set(), set()
     while todo:
         module = todo.pop()
-        if module in seen:
+        # attrctl.pipeline describes the DAG, as the Snakefile does: a change to it changes which jobs exist and
+        # with which paths, which both tools see, not what a stage computes
+        if module in seen or module.startswith("attrctl.pipeline"):
             continue
         seen.add(module)
         path = _module_file(module)

@@ -26,6 +26,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--metrics", type=Path, required=True, help="output: training metrics (.json)")
     args = p.parse_args(argv)
     cfg = cli.start(args)
+    import torch
+
     from attrctl import models, runtime, training
     from attrctl.batch import collate
     from attrctl.config import sections
@@ -62,14 +64,14 @@ def main(argv: list[str] | None = None) -> None:
         if not runtime.is_main_process():  # under a multi-process launcher only the first process writes
             return
         policy = setup.merged(policy)
-        with atomic_path(args.out, directory=True) as tmp:
-            models.save(policy, tokenizer, tmp)
+        with atomic_path(args.out, directory=True) as tmp:  # evaluated only: bf16 halves the bytes
+            models.save(policy, tokenizer, tmp, None if schedule.is_intermediate(args.name) else torch.bfloat16)
         metrics = training.summary(history, examples, train_cfg.epochs)
         if guide is not None:  # KL(p ‖ q*) on held-out prefixes, before (teacher) and after (policy) this fine-tuning
             heldout, pad = read_jsonl(args.heldout), tokenizer.pad_token_id
             metrics["kl_to_qstar_before"] = setup.heldout_kl(teacher, teacher, guide, heldout, cfg.nado.delta, pad)
             metrics["kl_to_qstar_after"] = setup.heldout_kl(policy, teacher, guide, heldout, cfg.nado.delta, pad)
-        write_json(args.metrics, metrics)
+        write_json(args.metrics, {**metrics, "history": history})
         run.log_metrics(metrics)
         run.log_model(args.out, args.name)
     shutil.rmtree(args.checkpoints, ignore_errors=True)

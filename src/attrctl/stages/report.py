@@ -29,12 +29,15 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--plots", type=Path, nargs="+", required=True, help="outputs: <plot>.png")
     p.add_argument("--readme", type=Path, required=True, help="output: the results README")
     p.add_argument("--experiment", help="one paper's experiment (nado, tnt): its models and tables only")
+    p.add_argument("--summary", type=Path, help="output: every table number, model -> metric (DVC metrics)")
+    p.add_argument("--plot-data", type=Path, nargs="*", default=[], help="outputs: training.csv, reliability.csv")
+    p.add_argument("--benchmarks", type=Path, help="Snakemake's benchmark files, read when present (efficiency)")
     args = p.parse_args(argv)
     cfg = cli.start(args)
     from attrctl import oracles, plots
     from attrctl.config import sections
     from attrctl.evaluation import report
-    from attrctl.io import read_json, read_jsonl, write_text
+    from attrctl.io import read_jsonl, read_metrics, write_json, write_text
     from attrctl.pipeline.rules import EXPERIMENTS
     from attrctl.tracking import stage_run
 
@@ -42,14 +45,15 @@ def main(argv: list[str] | None = None) -> None:
         keep = EXPERIMENTS[args.experiment]["models"]
         cfg = cfg.model_copy(update={"models": [m for m in cfg.models if keep(m)]})
     res = report.Results(
-        toxicity={f.parent.name: read_json(f) for f in args.toxicity},
-        lm_eval={f.parent.name: read_json(f) for f in args.lm_eval},
+        toxicity={f.parent.name: read_metrics(f) for f in args.toxicity},
+        lm_eval={f.parent.name: read_metrics(f) for f in args.lm_eval},
         annotations={f.parent.name: read_jsonl(f) for f in args.annotations},
-        nado={f.stem: read_json(f) for f in args.nado},
-        train={f.parent.name: read_json(f) for f in args.train},
-        timing={(f.parent.name, f.stem.removeprefix("sample_")): read_json(f) for f in args.timing},
-        tnt={f.parent.name: read_json(f) for f in args.tnt},
-        oracle=read_json(args.oracle[0]) if args.oracle else {},
+        nado={f.stem: read_metrics(f) for f in args.nado},
+        train={f.parent.name: read_metrics(f) for f in args.train},
+        timing={(f.parent.name, f.stem.removeprefix("sample_")): read_metrics(f) for f in args.timing},
+        tnt={f.parent.name: read_metrics(f) for f in args.tnt},
+        oracle=read_metrics(args.oracle[0]) if args.oracle else {},
+        benchmarks=report.read_benchmarks(args.benchmarks),
     )
     names = oracles.names(cfg.oracle)
     second = f" (second oracle: {names[1]})" if len(names) > 1 else ""
@@ -90,6 +94,11 @@ def main(argv: list[str] | None = None) -> None:
             write_text(outputs[(name, ".md")], report.markdown(rows, title, note))
             write_text(outputs[(name, ".csv")], report.csv_text(rows))
 
+    data = {"training": report.training_rows(res), "reliability": report.reliability_rows(res)}
+    for path in args.plot_data:
+        write_text(path, report.csv_text(data[path.stem]))
+    if args.summary:
+        write_json(args.summary, report.summary({name: rows for name, (_, _, rows) in tables.items()}))
     detox = tables["detox"][2]
     sweep = [r for r in detox if r["model"] in {"base", "sft", "filter", "rl"} or r["model"].startswith("nado_reg_l")]
     axes = {

@@ -37,12 +37,12 @@ def main(argv: list[str] | None = None) -> None:
         run.log_input(args.data, "training")
         policy, metrics = rl.train(policy, tokenizer, oracle, prompts, cfg, args.checkpoints, precision, run.log_step)
         with atomic_path(args.out, directory=True) as tmp, torch.no_grad():
-            models.save(policy, tokenizer, tmp)
+            models.save(policy, tokenizer, tmp, torch.bfloat16)  # evaluated only: bf16 halves the bytes
         write_json(args.metrics, metrics)
         run.log_metrics(metrics)
         run.log_model(args.out, "rl")
     shutil.rmtree(args.checkpoints, ignore_errors=True)
-    print("  ".join(f"{k}={v:.4g}" for k, v in metrics.items()))
+    print("  ".join(f"{k}={v:.4g}" for k, v in metrics.items() if k != "history"))
 
 
 if __name__ == "__main__":

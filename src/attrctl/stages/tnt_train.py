@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> None:
         with atomic_path(args.out, directory=True) as tmp:
             models.save(policy, tokenizer, tmp)
         metrics = training.summary(history, examples, cfg.tnt.train.epochs)
-        write_json(args.metrics, metrics)
+        write_json(args.metrics, {**metrics, "history": history})
         run.log_metrics(metrics)
         run.log_model(args.out, args.name)
     shutil.rmtree(args.checkpoints, ignore_errors=True)

@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> None:
         )
         metrics["nado_train_loss_final"] = history[-1]["loss"] if history else float("nan")
         metrics["nado_train_seconds"] = cache_seconds + history[-1]["seconds"]  # the whole training, resumes included
-        write_json(args.metrics, {**metrics, "reliability": table})
+        write_json(args.metrics, {**metrics, "reliability": table, "history": history})
         plots.reliability(
             table, args.plot, title=f"NADO {args.name}: R(x) vs fresh samples (ECE {metrics['nado_ece']:.3f})"
         )

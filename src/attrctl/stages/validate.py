@@ -17,6 +17,7 @@ MARKER = "params validated\n"
 def main(argv: list[str] | None = None) -> None:
     p = cli.parser(__doc__, __spec__)
     p.add_argument("--prompts", help="input: the prompt source (checked record by record, then split)")
+    p.add_argument("--dvc-yaml", type=Path, help="fail when this dvc.yaml is not the current DAG's (regenerate it)")
     p.add_argument("--out", type=Path, required=True, help="output: the marker file")
     args = p.parse_args(argv)
     cfg = cli.start(args)
@@ -28,6 +29,14 @@ def main(argv: list[str] | None = None) -> None:
             data.split(data.load_prompts(args.prompts, cfg.data), cfg.data, cfg.seed)
         except data.PromptError as err:
             cli.fail(str(err))
+    if args.dvc_yaml and args.dvc_yaml.is_file():
+        from attrctl.pipeline import dvcgen
+
+        if dvcgen.render(dvcgen.snakemake_jobs()) != args.dvc_yaml.read_text():
+            cli.fail(
+                f"{args.dvc_yaml} is not the DAG of {args.params} (models or nado_reg.iterations changed?): "
+                "run `python -m attrctl.pipeline.dvcgen`, then run again"
+            )
 
     # Rewrite only when missing: a new mtime would make Snakemake re-run everything downstream.
     if not args.out.is_file() or args.out.read_text() != MARKER:
