@@ -193,7 +193,7 @@ def test_mlflow_holds_the_table_numbers(snakemake_project):
         if not math.isnan(float(value)):
             assert on_model_run[name] == pytest.approx(float(value)), name
     artifacts = {a.path for a in client.list_artifacts(children["report:tables"].info.run_id, "tables")}
-    tables = ("toxicity", "detox", "paired", "classification", "nado", "oracle", "tnt", "efficiency")
+    tables = ("toxicity", "detox", "paired", "classification", "nado", "oracle", "tnt", "l3m", "efficiency")
     assert artifacts == {f"tables/{t}.{e}" for t in tables for e in ("md", "csv")}
     plots = {a.path for a in client.list_artifacts(children["report:tables"].info.run_id, "plots")}
     assert {"plots/tradeoff.png", "plots/toxicity_hist.png", "plots/nado_reg_kl.png", "plots/tnt_tradeoff.png"} <= plots

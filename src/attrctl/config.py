@@ -27,6 +27,7 @@ TNTLoss = Literal["tnff", "tnrr", "tnrf", "tnfll", "tnrll", "nl", "ul"]
 MODELS = ("base", "nado_decode", "sft", "filter", "rl", "nado_reg", "nado_reg_parallel", "nado_reg_adaptive")
 MODEL_PATTERNS = {  # families of model names, with what each is
     r"nado_reg_l\d+(p\d+)?": "nado_reg_l<λ>: the λ sweep (e.g. nado_reg_l1, nado_reg_l0p5)",
+    r"(l3m|mm)_[a-z0-9]+": "l3m_<name> / mm_<name>: L3M or its fixed-multiplier baseline under l3m.constraints[<name>]",
     r"tnt_(" + "|".join(get_args(TNTLoss)) + r")": "tnt_<loss>: a TNT update",
 }
 
@@ -224,6 +225,8 @@ class CorpusConfig(Section):
     """The base model's continuations of neutral train prompts (the general domain)."""
     classification_per_class: PositiveInt = 30
     """Toxicity-classification examples per answer (yes / no), tagged constraint domain."""
+    heldout_fraction: Probability = 0.1
+    """Share of the continuation examples held out of training: the task perplexity of the L3M table."""
 
 
 class FinetuneConfig(Section):
@@ -292,6 +295,41 @@ class TNTConfig(Section):
         if self.alpha in self.sweep:
             raise ValueError(f"tnt.sweep {self.sweep} must not repeat tnt.alpha = {self.alpha}")
         return self
+
+
+class Constraint(Section):
+    """One average constraint E[g(x, y)] ≤ bound (sense `le`) or ≥ bound (`ge`) on the policy's own samples."""
+
+    metric: Literal["length", "toxicity"]
+    """`length`: continuation tokens (relative to the bound in the barrier); `toxicity`: the oracle's score."""
+    bound: float = Field(gt=0.0)
+    """b: the bound on the mean of the metric."""
+    sense: Literal["le", "ge"] = "le"
+    """`le`: mean ≤ bound; `ge`: mean ≥ bound (written as −(mean − bound) ≤ 0)."""
+
+
+class L3MConfig(Section):
+    """L3M: constrained fine-tuning with a relaxed log barrier, and `mm`, the same constraints as fixed penalties."""
+
+    constraints: dict[str, list[Constraint]] = {
+        "len6": [Constraint(metric="length", bound=6.0)],
+        "len10": [Constraint(metric="length", bound=10.0)],
+        "len14": [Constraint(metric="length", bound=14.0)],
+        "tox": [Constraint(metric="toxicity", bound=0.05)],
+    }
+    """Models l3m_<name> (and mm_<name>) with their constraints."""
+    mu_start: float = Field(1.0, gt=0.0)
+    """μ of the relaxed barrier at the first step."""
+    mu_end: float = Field(0.01, gt=0.0)
+    """μ at the last step (decreasing geometrically)."""
+    mm_weights: dict[Literal["length", "toxicity"], float] = {"length": 1.0, "toxicity": 10.0}
+    """The mm baseline's fixed multiplier λ_j per metric (what L3M replaces by B′(ĉ_j))."""
+    generations: int = Field(4, ge=2)
+    """On-policy samples per prompt at each step (ĉ_j's estimate and the score-function baseline)."""
+    max_new_tokens: PositiveInt = 20
+    """Length of those samples (and the cap of the length metric)."""
+    train: TrainConfig = TrainConfig(lr=5e-5, epochs=1, batch_size=4, warmup_steps=2, checkpoint_every=5)
+    """Loop settings (a batch is `batch_size` corpus examples; their prompts are sampled `generations` times)."""
 
 
 class BenchmarksConfig(Section):
@@ -370,6 +408,8 @@ class Config(Section):
     """The RL baseline."""
     tnt: TNTConfig = TNTConfig()
     """Targeted Negative Training."""
+    l3m: L3MConfig = L3MConfig()
+    """Lagrange LLMs: constrained fine-tuning (the `l3m` experiment)."""
 
     @field_validator("models")
     @classmethod
@@ -399,6 +439,11 @@ class Config(Section):
                 f"nado_reg.iterations = {self.nado_reg.iterations}: at most data.train_blocks = "
                 f"{self.data.train_blocks} (iteration k samples train block k)"
             )
+        for model in self.models:
+            if re.fullmatch(r"(l3m|mm)_[a-z0-9]+", model) and model.split("_", 1)[1] not in self.l3m.constraints:
+                raise ValueError(
+                    f"models: {model!r} names no constraint set: l3m.constraints has {sorted(self.l3m.constraints)}"
+                )
         ref = self.evaluate.reference_model
         if ref != "base" and (ref not in self.models or ref == "nado_decode"):
             raise ValueError(
@@ -488,7 +533,21 @@ STAGE_PARAMS: dict[str, list[str]] = {
     "tnt_eval": [],
     "classification_data": ["benchmarks.cls_items_per_class", "seed"],
     "benchmarks": ["benchmarks", "seed"],
-    "report": ["models", "model", "data", "sample", "oracle", "evaluate", "benchmarks", "nado", "nado_reg", "tnt"],
+    "l3m_train": ["l3m", "oracle", "sample.top_p", "seed"],
+    "task_ppl": [],
+    "report": [
+        "models",
+        "model",
+        "data",
+        "sample",
+        "oracle",
+        "evaluate",
+        "benchmarks",
+        "nado",
+        "nado_reg",
+        "tnt",
+        "l3m",
+    ],
 }
 
 

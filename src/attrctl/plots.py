@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from attrctl.io import atomic_path  # noqa: E402
 
 
-def _save(fig, path: Path) -> None:
+def save(fig, path: Path) -> None:
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=130, bbox_inches="tight", format="png")
     plt.close(fig)
@@ -38,7 +38,7 @@ def tradeoff(rows: list[dict], x: str, y: str, path: Path, xlabel: str, ylabel: 
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(alpha=0.3)
-    _save(fig, path)
+    save(fig, path)
 
 
 def histograms(scores: dict[str, list[float]], path: Path, threshold: float, xlabel: str, title: str) -> None:
@@ -59,7 +59,7 @@ def histograms(scores: dict[str, list[float]], path: Path, threshold: float, xla
     for ax in axes[:, 0]:
         ax.set_ylabel("samples (log scale)")
     fig.suptitle(title, y=1.02)
-    _save(fig, path)
+    save(fig, path)
 
 
 def reliability(table: list[dict], path: Path, title: str) -> None:
@@ -83,7 +83,7 @@ def reliability(table: list[dict], path: Path, title: str) -> None:
     ax.set_title(title)
     ax.legend(loc="upper left")
     ax.grid(alpha=0.3)
-    _save(fig, path)
+    save(fig, path)
 
 
 def tnt_tradeoff(rows: list[dict], path: Path) -> None:
@@ -122,7 +122,7 @@ def tnt_tradeoff(rows: list[dict], path: Path) -> None:
     if rows:
         ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    _save(fig, path)
+    save(fig, path)
 
 
 def kl_iterations(rows: list[dict], path: Path) -> None:
@@ -140,4 +140,4 @@ def kl_iterations(rows: list[dict], path: Path) -> None:
         ax.set_xticks(sorted({r["iteration"] for r in rows}))
         ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    _save(fig, path)
+    save(fig, path)

@@ -116,6 +116,22 @@ def _generate_batch(
     return ids_out, lps_out
 
 
+def stop_tokens(model, tokenizer) -> tuple[set[int], int]:
+    """(end-of-sequence token ids, padding id) of a model and its tokenizer."""
+    configured = model.generation_config.eos_token_id
+    eos_ids = {tokenizer.eos_token_id, *([configured] if isinstance(configured, int) else configured or [])}
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    return eos_ids, pad_id
+
+
+def continuations(model, tokenizer, prompt_ids: list[list[int]], cfg: SampleConfig, generator) -> list[list[int]]:
+    """cfg.k continuations (token ids, cut at end-of-sequence) of each tokenised prompt, prompt-major: the
+    on-policy samples of a training step."""
+    eos_ids, pad_id = stop_tokens(model, tokenizer)
+    ids, _ = _generate_batch(model, prompt_ids, cfg, cfg.k, eos_ids, pad_id, generator, None)
+    return ids
+
+
 def generate(
     model,
     tokenizer,
@@ -135,15 +151,7 @@ def generate(
     ]
     order = sorted(range(len(prompts)), key=lambda i: len(encoded[i]))  # length buckets: little padding
     per_batch = max(1, cfg.batch_size // k)
-    eos_ids = {
-        tokenizer.eos_token_id,
-        *(
-            [model.generation_config.eos_token_id]
-            if isinstance(model.generation_config.eos_token_id, int)
-            else model.generation_config.eos_token_id or []
-        ),
-    }
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    eos_ids, pad_id = stop_tokens(model, tokenizer)
     generator = torch.Generator(device=model.device).manual_seed(seed)
 
     rows: list[dict] = [None] * (len(prompts) * k)  # type: ignore[list-item]

@@ -115,8 +115,10 @@ def fit(
                 # Gradients are summed over micro-batches and synchronised across processes only on the last one.
                 sync = accelerator.no_sync(model) if i < len(micro_batches) - 1 else contextlib.nullcontext()
                 with sync:
+                    batch = collate([examples[j] for j in ids])
+                    batch["step"] = step  # for objectives with a schedule of their own (L3M's μ)
                     with autocast():  # the forward passes; backward runs outside, in the dtypes they chose
-                        loss, micro_logs = loss_fn(collate([examples[j] for j in ids]))
+                        loss, micro_logs = loss_fn(batch)
                     _check_finite(loss, micro_logs, step, scheduler.get_last_lr()[0], desc)
                     accelerator.backward(loss.float() * len(ids) / len(mine))
                 for key, value in micro_logs.items():

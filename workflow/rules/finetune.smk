@@ -12,6 +12,7 @@ rule corpus:
         code=code("corpus"),
     output:
         corpus=paths.CORPUS,
+        heldout=paths.CORPUS_HELDOUT,
     params:
         tracked(config, "corpus"),
     log:
@@ -22,7 +23,7 @@ rule corpus:
     shell:
         STAGE.format("corpus")
         + " --statements {input.statements} --samples {input.samples} --tokenizer {input.tokenizer}"
-        + " --oracle {input.oracle} --out {output.corpus}"
+        + " --oracle {input.oracle} --out {output.corpus} --heldout {output.heldout}"
 
 
 rule finetune:

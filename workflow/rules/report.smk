@@ -4,7 +4,7 @@
 REPORT = (
     STAGE.format("report")
     + " --toxicity {input.toxicity} --lm-eval {input.lm_eval} --annotations {input.annotations}"
-    + " --nado {input.nado} --train {input.train} --timing {input.timing} --tnt {input.tnt}"
+    + " --nado {input.nado} --train {input.train} --timing {input.timing} --tnt {input.tnt} --task-ppl {input.task_ppl}"
     + " --oracle {input.oracle} --tables {output.tables} --plots {output.plots} --readme {output.readme}"
     + " --benchmarks " + paths.BENCHMARKS
 )

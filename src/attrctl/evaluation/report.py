@@ -56,6 +56,7 @@ class Results:
     tnt: dict[str, dict] = field(default_factory=dict)
     oracle: dict = field(default_factory=dict)
     benchmarks: dict[str, dict] = field(default_factory=dict)  # "<rule>/<job>": Snakemake's benchmark row
+    task_ppl: dict[str, dict] = field(default_factory=dict)
 
 
 def read_benchmarks(folder) -> dict[str, dict]:

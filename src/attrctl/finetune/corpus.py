@@ -66,6 +66,14 @@ def build(statements: list[dict], samples: list[dict], cfg: CorpusConfig, tokeni
     return examples
 
 
+def split_heldout(examples: list[dict], fraction: float, seed: int) -> tuple[list[dict], list[dict]]:
+    """(train, held out): a seeded share of the continuation examples is held out (task perplexity)."""
+    rng = random.Random(seed + 1)
+    continuations = [i for i, e in enumerate(examples) if e["kind"] == "continuation"]
+    held = set(rng.sample(continuations, round(len(continuations) * fraction)))
+    return [e for i, e in enumerate(examples) if i not in held], [e for i, e in enumerate(examples) if i in held]
+
+
 def unflagged(examples: list[dict]) -> list[dict]:
     """The `filter` baseline's corpus: examples whose text the oracle flags are dropped."""
     return [e for e in examples if not e["flagged"]]

@@ -12,6 +12,7 @@ EMBEDDED_PROMPTS = "src/attrctl/resources/prompts.jsonl"
 TOXIGEN_STATEMENTS = "src/attrctl/resources/toxigen/statements.jsonl"
 ORACLE_EXTRA = "src/attrctl/resources/oracle_extra.jsonl"
 CORPUS = f"{RESULTS}/data/corpus.jsonl"
+CORPUS_HELDOUT = f"{RESULTS}/data/corpus_heldout.jsonl"
 TNT_DATA = f"{RESULTS}/data/tnt_train.jsonl"
 CLS_ITEMS = f"{RESULTS}/data/toxicity_cls_eval.jsonl"  # workflow/lm_eval_tasks/attrctl_toxicity_cls.yaml reads it
 ORACLE = f"{RESULTS}/oracle"
@@ -20,8 +21,8 @@ README = f"{RESULTS}/README.md"
 SUMMARY = f"{RESULTS}/metrics.json"  # every table number, model -> metric: DVC's `metrics:` (dvc metrics show)
 BENCHMARKS = f"{RESULTS}/benchmarks"
 
-TABLES = ("toxicity", "detox", "paired", "classification", "nado", "oracle", "tnt", "efficiency")
-PLOTS = ("tradeoff", "lambda_sweep", "toxicity_hist", "nado_reg_kl", "tnt_tradeoff")
+TABLES = ("toxicity", "detox", "paired", "classification", "nado", "oracle", "tnt", "l3m", "efficiency")
+PLOTS = ("tradeoff", "lambda_sweep", "toxicity_hist", "nado_reg_kl", "tnt_tradeoff", "l3m_lengths", "l3m_multipliers")
 PLOT_DATA = ("training", "reliability")
 
 

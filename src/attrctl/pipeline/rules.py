@@ -186,23 +186,34 @@ def schedule_timings(config: dict[str, Any]) -> list[str]:
     return sorted(found)
 
 
-EXPERIMENTS = {  # one paper each: its models (of the configured ones), tables and plots
+def l3m_models(config: dict[str, Any]) -> list[str]:
+    """The L3M experiment's models: base, sft, and l3m_<name> and mm_<name> for every constraint set."""
+    names = sorted(config["l3m"]["constraints"])
+    return ["base", "sft", *(f"l3m_{n}" for n in names), *(f"mm_{n}" for n in names)]
+
+
+EXPERIMENTS = {  # one paper each: its models, tables and plots
     "nado": {
-        "models": lambda m: not m.startswith("tnt_"),
+        "models": lambda config: [m for m in config["models"] if not m.startswith(("tnt_", "l3m_", "mm_"))],
         "tables": ("detox", "paired", "toxicity", "classification", "nado", "oracle", "efficiency"),
         "plots": ("tradeoff", "lambda_sweep", "toxicity_hist", "nado_reg_kl"),
     },
     "tnt": {
-        "models": lambda m: m == "base" or m.startswith("tnt_"),
+        "models": lambda config: [m for m in config["models"] if m == "base" or m.startswith("tnt_")],
         "tables": ("detox", "paired", "toxicity", "oracle", "tnt"),
         "plots": ("tradeoff", "toxicity_hist", "tnt_tradeoff"),
+    },
+    "l3m": {
+        "models": l3m_models,
+        "tables": ("l3m", "detox", "paired", "toxicity"),
+        "plots": ("l3m_lengths", "l3m_multipliers", "tradeoff"),
     },
 }
 
 
 def report_inputs(config: dict[str, Any], experiment: str | None = None) -> dict[str, list[str]]:
     """What the report reads: every configured model's metrics, or one experiment's."""
-    models = [m for m in config["models"] if experiment is None or EXPERIMENTS[experiment]["models"](m)]
+    models = config["models"] if experiment is None else EXPERIMENTS[experiment]["models"](config)
     sub = {**config, "models": models}
     tnt = tnt_models(sub)
     return {
@@ -210,10 +221,12 @@ def report_inputs(config: dict[str, Any], experiment: str | None = None) -> dict
         "lm_eval": [paths.metrics(m, "lm_eval") for m in models],
         "annotations": [paths.annotations(m, "eval") for m in models],
         "nado": [paths.metrics("nado", n) for n in nado_names(sub)],
-        "train": [paths.metrics(m, "train") for m in trained_models(sub) + tnt + [m for m in models if m == "rl"]],
+        "train": [paths.metrics(m, "train") for m in trained_models(sub) + tnt + [m for m in models if m == "rl"]]
+        + [paths.metrics(m, "train") for m in models if m.startswith(("l3m_", "mm_"))],
         "timing": schedule_timings(sub),
         "tnt": [paths.metrics(m, "tnt") for m in (["base", *tnt] if tnt else [])],
         "oracle": [paths.metrics("oracle", "heldout")],
+        "task_ppl": [paths.metrics(m, "task_ppl") for m in models if m in l3m_models(config)],
     }
 
 

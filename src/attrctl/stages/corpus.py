@@ -16,6 +16,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--tokenizer", type=Path, required=True, help="input: the base model's directory")
     p.add_argument("--oracle", type=Path, help="input: the trained embedding oracle's directory, when one is used")
     p.add_argument("--out", type=Path, required=True, help="output: the corpus (.jsonl)")
+    p.add_argument("--heldout", type=Path, required=True, help="output: its held-out examples (.jsonl)")
     args = p.parse_args(argv)
     cfg = cli.start(args)
     from transformers import AutoTokenizer
@@ -36,7 +37,9 @@ def main(argv: list[str] | None = None) -> None:
             s["flagged"] = int(score > cfg.oracle.threshold)
         tokenizer = AutoTokenizer.from_pretrained(str(args.tokenizer))
         examples = corpus.build(statements, read_jsonl(args.samples), cfg.corpus, tokenizer, cfg.seed)
+        examples, heldout = corpus.split_heldout(examples, cfg.corpus.heldout_fraction, cfg.seed)
         write_jsonl(args.out, examples)
+        write_jsonl(args.heldout, heldout)
         counts = Counter(f"{e['domain']}/{e['kind']}/{'flagged' if e['flagged'] else 'clean'}" for e in examples)
         run.log_metrics({"num_examples": len(examples), **counts})
     print(f"{len(examples)} examples: {dict(sorted(counts.items()))}")

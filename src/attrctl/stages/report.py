@@ -23,6 +23,7 @@ def main(argv: list[str] | None = None) -> None:
         ("timing", "sampling times of the schedules"),
         ("tnt", "TNT measures"),
         ("oracle", "the trained oracle's held-out metrics"),
+        ("task-ppl", "task perplexity per model (L3M)"),
     ):
         p.add_argument(f"--{name}", type=Path, nargs="*", default=[], help=f"inputs: {what}")
     p.add_argument("--tables", type=Path, nargs="+", required=True, help="outputs: <table>.md and <table>.csv")
@@ -38,12 +39,12 @@ def main(argv: list[str] | None = None) -> None:
     from attrctl.config import sections
     from attrctl.evaluation import report
     from attrctl.io import read_jsonl, read_metrics, write_json, write_text
+    from attrctl.l3m import report as l3m_report
     from attrctl.pipeline.rules import EXPERIMENTS
     from attrctl.tracking import stage_run
 
     if args.experiment:
-        keep = EXPERIMENTS[args.experiment]["models"]
-        cfg = cfg.model_copy(update={"models": [m for m in cfg.models if keep(m)]})
+        cfg = cfg.model_copy(update={"models": EXPERIMENTS[args.experiment]["models"](cfg.model_dump())})
     res = report.Results(
         toxicity={f.parent.name: read_metrics(f) for f in args.toxicity},
         lm_eval={f.parent.name: read_metrics(f) for f in args.lm_eval},
@@ -54,6 +55,7 @@ def main(argv: list[str] | None = None) -> None:
         tnt={f.parent.name: read_metrics(f) for f in args.tnt},
         oracle=read_metrics(args.oracle[0]) if args.oracle else {},
         benchmarks=report.read_benchmarks(args.benchmarks),
+        task_ppl={f.parent.name: read_metrics(f) for f in args.task_ppl},
     )
     names = oracles.names(cfg.oracle)
     second = f" (second oracle: {names[1]})" if len(names) > 1 else ""
@@ -87,6 +89,11 @@ def main(argv: list[str] | None = None) -> None:
             report.tnt_rows(cfg, res),
         ),
         "efficiency": ("Wall time per job; critical path of the schedules", None, report.efficiency_rows(cfg, res)),
+        "l3m": (
+            "L3M: average constraints on held-out prompts, task perplexity, response lengths",
+            "measured: mean over eval prompts [95% interval]; met: the whole interval on the bound's side.",
+            l3m_report.rows(cfg, cfg.models, res.annotations, res.task_ppl),
+        ),
     }
     outputs = {(f.stem, f.suffix): f for f in args.tables}
     for name, (title, note, rows) in tables.items():
@@ -118,6 +125,10 @@ def main(argv: list[str] | None = None) -> None:
             title="NADO regulariser strength λ (nado_reg_l<λ>) against the baselines",
         ),
         "nado_reg_kl": lambda f: plots.kl_iterations(report.kl_rows(cfg, res), f),
+        "l3m_lengths": lambda f: l3m_report.lengths_plot(cfg, res.annotations, f),
+        "l3m_multipliers": lambda f: l3m_report.multipliers_plot(
+            {m: t.get("history", []) for m, t in res.train.items() if m.startswith("l3m_")}, f
+        ),
         "tnt_tradeoff": lambda f: plots.tnt_tradeoff(tables["tnt"][2], f),
         "toxicity_hist": lambda f: plots.histograms(
             {m: [r["toxicity"] for r in rows] for m, rows in res.annotations.items()},

@@ -1,0 +1,95 @@
+"""The L3M objective on one batch of the corpus, step by step (docs/methods.md, L3M):
+
+    L(θ) = L_task(θ) + Σ_j B_{μ,μ²}(ĉ_j),   ĉ_j = (mean of g_j over the policy's own samples) − b_j
+
+with the barrier's gradient B′(ĉ_j) · ∇ĉ_j and ∇ĉ_j by the score function: mean_i (g_ij − ḡ_j(x_i)) ∇ log pθ(y_i|x_i),
+ḡ_j(x) the mean over the samples of the same prompt (a baseline that leaves the gradient unbiased). The `mm`
+baseline replaces B′(ĉ_j) by a fixed multiplier λ_j. A length constraint is measured relative to its bound
+(g = tokens / b, so ĉ = mean/b − 1), so one μ schedule serves constraints of any scale.
+"""
+
+from __future__ import annotations
+
+import torch
+from trl.trainer.utils import selective_log_softmax
+
+from attrctl.batch import collate, next_token_log_probs, nll
+from attrctl.config import Constraint, L3MConfig, SampleConfig
+from attrctl.l3m.barrier import barrier, barrier_slope, mu_at
+from attrctl.sampling import continuations
+
+
+def sequence_log_probs(policy, prompts: list[list[int]], samples: list[list[int]], pad_id: int) -> torch.Tensor:
+    """log pθ(y | x) of each (prompt, continuation) pair, with gradient (0 for an empty continuation)."""
+    batch = collate([{"prompt_ids": p, "target_ids": y} for p, y in zip(prompts, samples, strict=True)], pad_id)
+    device = next(policy.parameters()).device
+    ids, mask = batch["input_ids"].to(device), batch["attention_mask"].to(device)
+    logits = policy(input_ids=ids, attention_mask=mask).logits[:, :-1].float()
+    token_logp = selective_log_softmax(logits, ids[:, 1:])  # log pθ(t_{j+1} | t<=j)
+    return (token_logp * batch["target_mask"][:, 1:].to(device)).sum(-1)
+
+
+def measure(constraint: Constraint, samples: list[list[int]], texts: list[str], oracle) -> torch.Tensor:
+    """g of each sample, in the units ĉ is written in: tokens / bound for length, the score for toxicity."""
+    if constraint.metric == "length":
+        return torch.tensor([len(s) / constraint.bound for s in samples])
+    return torch.tensor(oracle.score(texts), dtype=torch.float32)
+
+
+class L3M:
+    """L_task plus the constraints' barrier terms; `fixed` ({metric: λ}) makes it the `mm` baseline."""
+
+    def __init__(
+        self,
+        policy,
+        tokenizer,
+        oracle,
+        constraints: list[Constraint],
+        cfg: L3MConfig,
+        total_steps: int,
+        top_p: float,
+        seed: int,
+        fixed: dict[str, float] | None = None,
+    ):
+        self.policy, self.tokenizer, self.oracle = policy, tokenizer, oracle
+        self.constraints, self.cfg, self.total, self.seed, self.fixed = constraints, cfg, total_steps, seed, fixed
+        self.sampling = SampleConfig(k=cfg.generations, max_new_tokens=cfg.max_new_tokens, top_p=top_p)
+
+    def __call__(self, batch):
+        step = int(batch["step"])
+        mu = mu_at(step, self.total, self.cfg.mu_start, self.cfg.mu_end)
+        # 1) L_task: the likelihood of the corpus.
+        logp, targets, mask = next_token_log_probs(self.policy, batch)
+        task = nll(logp, targets, mask)
+        # 2) The policy's own samples of the batch's prompts (no gradient), seeded by step (resumable).
+        prompts = [ids[:n] for ids, n in zip(batch["input_ids"].tolist(), batch["prompt_len"].tolist(), strict=True)]
+        generator = torch.Generator(device=self.policy.device).manual_seed(self.seed * 100_003 + step)
+        samples = continuations(self.policy, self.tokenizer, prompts, self.sampling, generator)
+        repeated = [p for p in prompts for _ in range(self.cfg.generations)]
+        texts = self.tokenizer.batch_decode(samples, skip_special_tokens=True)
+        # 3) log pθ(y | x) of each sample: the score function.
+        seq_logp = sequence_log_probs(self.policy, repeated, samples, self.tokenizer.pad_token_id)
+        loss, logs = task, {"task": task.item(), "mu": mu}
+        for constraint in self.constraints:
+            name = constraint.metric
+            sign = 1.0 if constraint.sense == "le" else -1.0
+            g = measure(constraint, samples, texts, self.oracle).to(seq_logp.device)
+            bound = 1.0 if name == "length" else constraint.bound
+            # 4) ĉ_j: the mini-batch estimate of the constraint (≤ 0 when satisfied).
+            c_hat = sign * (float(g.mean()) - bound)
+            # 5) The multiplier: B′(ĉ_j) for L3M, the fixed λ_j for mm.
+            multiplier = self.fixed[name] if self.fixed is not None else barrier_slope(c_hat, mu)
+            # 6) Score function with a per-prompt baseline: ∇ĉ_j ≈ mean (g − ḡ(x)) ∇ log pθ(y|x).
+            grouped = g.view(-1, self.cfg.generations)
+            advantage = sign * (grouped - grouped.mean(1, keepdim=True)).view(-1)
+            loss = loss + multiplier * (advantage * seq_logp).mean()
+            logs.update(
+                {
+                    f"{name}_mean": float(g.mean()) * (constraint.bound if name == "length" else 1.0),
+                    f"{name}_c_hat": c_hat,
+                    f"{name}_multiplier": multiplier,
+                    f"{name}_barrier": barrier(c_hat, mu) if self.fixed is None else multiplier * c_hat,
+                }
+            )
+        logs["loss"] = loss.item()
+        return loss, logs

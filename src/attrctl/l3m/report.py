@@ -1,0 +1,90 @@
+"""The L3M table and figures: each constraint's bound against its mean on held-out prompts (with a 95% interval),
+whether the interval says it is met, task perplexity, and the response-length distribution."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from attrctl import stats
+from attrctl.config import Config
+
+
+def measured(rows: list[dict], metric: str, seed: int) -> tuple[float, float, float]:
+    """(mean, lower, upper) of a metric over eval samples, resampling prompts (each prompt's mean as a unit)."""
+    per_prompt: dict[str, list[float]] = {}
+    for r in rows:
+        value = len(r["token_ids"]) if metric == "length" else r["toxicity"]
+        per_prompt.setdefault(r["prompt_id"], []).append(value)
+    return stats.mean_ci([float(np.mean(v)) for v in per_prompt.values()], seed)
+
+
+def rows(cfg: Config, models: list[str], annotations: dict[str, list[dict]], task_ppl: dict[str, dict]) -> list[dict]:
+    """One row per (model, constraint): l3m_* and mm_* against their own constraints, base and sft against every
+    constraint (where they stand without one)."""
+    table = []
+    for model in models:
+        if model not in annotations:
+            continue
+        name = model.split("_", 1)[1] if model.startswith(("l3m_", "mm_")) else None
+        constraints = cfg.l3m.constraints[name] if name else [c for cs in cfg.l3m.constraints.values() for c in cs]
+        lengths = [len(r["token_ids"]) for r in annotations[model]]
+        ppl = task_ppl.get(model, {})
+        for c in {(c.metric, c.bound, c.sense): c for c in constraints}.values():
+            mean, lo, hi = measured(annotations[model], c.metric, cfg.seed)
+            met = hi <= c.bound if c.sense == "le" else lo >= c.bound
+            table.append(
+                {
+                    "model": model,
+                    "constraint": f"{c.metric} {'<=' if c.sense == 'le' else '>='} {c.bound:g}",
+                    "measured": mean,
+                    "measured_ci_lo": lo,
+                    "measured_ci_hi": hi,
+                    "met": ("yes" if met else "no") if name else "–",
+                    "task_ppl": ppl.get("task_ppl", math.nan),
+                    "task_ppl_std": ppl.get("task_ppl_std", math.nan),
+                    "length_mean": float(np.mean(lengths)),
+                    "length_median": float(np.median(lengths)),
+                    "length_p90": float(np.percentile(lengths, 90)),
+                }
+            )
+    return table
+
+
+def lengths_plot(cfg: Config, annotations: dict[str, list[dict]], path: Path) -> None:
+    """Response-length distribution per model, each length bound drawn (as the L3M paper's Figure 2)."""
+    from attrctl.plots import plt, save
+
+    names = [m for m in annotations if m in ("base", "sft") or m.startswith(("l3m_len", "mm_len"))]
+    fig, ax = plt.subplots(figsize=(7, 0.6 * len(names) + 1.5))
+    if names:
+        ax.violinplot([[len(r["token_ids"]) or 0 for r in annotations[m]] for m in names], vert=False, showmeans=True)
+        ax.set_yticks(range(1, len(names) + 1), names)
+    for c in {c.bound for cs in cfg.l3m.constraints.values() for c in cs if c.metric == "length"}:
+        ax.axvline(c, color="grey", linestyle="--", linewidth=1)
+    ax.set_xlabel("continuation length (tokens); dashed: the length bounds")
+    ax.set_title("Response lengths on held-out prompts")
+    save(fig, path)
+
+
+def multipliers_plot(histories: dict[str, list[dict]], path: Path) -> None:
+    """Each constraint's multiplier estimate B′(ĉ_j) and its value ĉ_j over training, per L3M model."""
+    from attrctl.plots import plt, save
+
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 6), sharex=True)
+    for model, history in sorted(histories.items()):
+        for key in sorted({k.removesuffix("_multiplier") for h in history for k in h if k.endswith("_multiplier")}):
+            steps = [h["step"] for h in history]
+            top.plot(steps, [h[f"{key}_multiplier"] for h in history], label=f"{model}: {key}")
+            bottom.plot(steps, [h[f"{key}_c_hat"] for h in history], label=f"{model}: {key}")
+    top.set_yscale("log")
+    top.set_ylabel("multiplier B′(ĉ)")
+    bottom.axhline(0, color="black", linewidth=1)
+    bottom.set_ylabel("ĉ (≤ 0: constraint met)")
+    bottom.set_xlabel("step")
+    if histories:
+        top.legend(fontsize=7)
+    top.set_title("L3M: Lagrange-multiplier estimates and constraint values over training")
+    save(fig, path)

@@ -1,0 +1,121 @@
+"""L3M: the relaxed log barrier against hand-computed values, the μ schedule, and the objective on a tiny model."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from attrctl.l3m.barrier import barrier, barrier_slope, mu_at
+
+
+def test_barrier_on_the_log_part():
+    # μ = 0.5, s = 0.25; z = -1 <= -s: -0.5·log(1) = 0; slope -μ/z = 0.5
+    assert barrier(-1.0, 0.5) == pytest.approx(0.0)
+    assert barrier_slope(-1.0, 0.5) == pytest.approx(0.5)
+    assert barrier(-0.5, 0.5) == pytest.approx(-0.5 * math.log(0.5))
+
+
+def test_barrier_on_the_linear_part():
+    # μ = 0.5, s = 0.25; z = 0.1 > -s: 0.5·0.1/0.25 − 0.5·log(0.25) + 0.5
+    assert barrier(0.1, 0.5) == pytest.approx(0.2 - 0.5 * math.log(0.25) + 0.5)
+    assert barrier_slope(0.1, 0.5) == pytest.approx(2.0)  # μ/s
+
+
+@pytest.mark.parametrize("mu", [1.0, 0.3, 0.01])
+def test_value_and_slope_are_continuous_at_the_junction(mu):
+    s, eps = mu * mu, 1e-12
+    assert barrier(-s - eps, mu) == pytest.approx(barrier(-s + eps, mu), rel=1e-6, abs=1e-6)
+    assert barrier_slope(-s - eps, mu) == pytest.approx(barrier_slope(-s + eps, mu), rel=1e-5)
+    assert barrier(-s, mu) == pytest.approx(-mu * math.log(s))
+
+
+def test_small_mu_approaches_the_indicator():
+    """Satisfied constraints cost almost nothing, violated ones a lot, as μ shrinks."""
+    assert abs(barrier(-0.5, 0.001)) < 0.001
+    assert barrier(0.1, 0.001) > 50 * barrier(0.1, 0.1) > 50
+    assert barrier_slope(-0.5, 0.001) < barrier_slope(-0.5, 0.1)
+
+
+def test_mu_schedule():
+    assert mu_at(0, 11, 1.0, 0.01) == pytest.approx(1.0)
+    assert mu_at(10, 11, 1.0, 0.01) == pytest.approx(0.01)
+    assert mu_at(5, 11, 1.0, 0.01) == pytest.approx(0.1)  # geometric: halfway in log space
+
+
+def test_a_satisfied_constraint_leaves_sft(tiny_model, tokenizer):
+    """Far inside its bound, a constraint's multiplier B′(ĉ) = −μ/ĉ vanishes with μ: the objective is SFT's."""
+    import copy
+
+    import torch
+
+    from attrctl.batch import collate
+    from attrctl.config import Constraint, L3MConfig
+    from attrctl.finetune.objectives import SFT
+    from attrctl.l3m.objective import L3M
+
+    examples = [
+        {"prompt_ids": [5, 6, 7], "target_ids": [8, 9]},
+        {"prompt_ids": [10, 11], "target_ids": [12, 13, 14]},
+    ]
+    batch = collate(examples, tokenizer.pad_token_id)
+    batch["step"] = 9
+    cfg = L3MConfig(mu_start=1e-6, mu_end=1e-6, generations=2, max_new_tokens=3)
+    grads = []
+    for make in (
+        lambda m: SFT(m),
+        lambda m: L3M(m, tokenizer, None, [Constraint(metric="length", bound=1000.0)], cfg, 10, 0.9, 0),
+    ):
+        model = copy.deepcopy(tiny_model).train().requires_grad_(True)
+        loss, logs = make(model)(batch)
+        loss.backward()
+        grads.append(torch.cat([p.grad.flatten() for p in model.parameters()]))
+        if "length_c_hat" in logs:
+            assert logs["length_c_hat"] < -0.99 and logs["length_multiplier"] < 2e-6 and logs["mu"] == 1e-6
+    assert torch.allclose(grads[0], grads[1], atol=1e-5)
+
+
+def test_a_violated_length_constraint_pushes_towards_shorter_samples(tiny_model, tokenizer):
+    """The score-function term rewards the shorter samples of each prompt (a bound of 1 token is violated)."""
+    import copy
+
+    from attrctl.batch import collate
+    from attrctl.config import Constraint, L3MConfig
+    from attrctl.l3m.objective import L3M
+
+    batch = collate([{"prompt_ids": [5, 6, 7], "target_ids": [8, 9]}], tokenizer.pad_token_id)
+    batch["step"] = 0
+    cfg = L3MConfig(generations=4, max_new_tokens=6)
+    model = copy.deepcopy(tiny_model).train().requires_grad_(True)
+    _, logs = L3M(model, tokenizer, None, [Constraint(metric="length", bound=1.0)], cfg, 10, 1.0, 0)(batch)
+    assert logs["length_c_hat"] > 0 and logs["length_multiplier"] == pytest.approx(1.0)  # μ/s at μ = 1
+    assert logs["length_mean"] > 1.0
+    mm, _ = L3M(model, tokenizer, None, [Constraint(metric="length", bound=1.0)], cfg, 10, 1.0, 0, {"length": 0.0})(
+        batch
+    )
+    assert mm.item() == pytest.approx(logs["task"], rel=1e-5)  # mm with λ = 0 is SFT
+
+
+def test_the_l3m_table_says_met_only_when_the_interval_does(tmp_path):
+    import yaml
+    from conftest import REPO
+
+    from attrctl.config import parse
+    from attrctl.l3m import report
+
+    raw = yaml.safe_load((REPO / "params.yaml").read_text())
+    raw["l3m"]["constraints"] = {"len5": [{"metric": "length", "bound": 5.0, "sense": "le"}]}
+    cfg = parse(raw)
+
+    def rows(lengths):
+        return [{"prompt_id": f"p{i % 10}", "token_ids": [1] * n, "toxicity": 0.0} for i, n in enumerate(lengths)]
+
+    annotations = {"l3m_len5": rows([2, 3] * 20), "mm_len5": rows([4, 7] * 20), "base": rows([9] * 40)}
+    table = report.rows(cfg, ["base", "l3m_len5", "mm_len5"], annotations, {"l3m_len5": {"task_ppl": 12.0}})
+    by_model = {r["model"]: r for r in table}
+    assert by_model["l3m_len5"]["measured"] == pytest.approx(2.5) and by_model["l3m_len5"]["met"] == "yes"
+    assert by_model["mm_len5"]["measured"] == pytest.approx(5.5) and by_model["mm_len5"]["met"] == "no"
+    assert by_model["base"]["met"] == "–" and by_model["l3m_len5"]["task_ppl"] == 12.0
+    report.lengths_plot(cfg, annotations, tmp_path / "l.png")
+    report.multipliers_plot({}, tmp_path / "m.png")
+    assert (tmp_path / "l.png").read_bytes()[:4] == b"\x89PNG"
