@@ -45,12 +45,12 @@ def main() -> None:
     results = {}
     for name in ("sft", "nado_reg"):
         policy = copy.deepcopy(teacher).float().train().requires_grad_(True)  # fp32 master weights
-        objective = SFT(policy) if name == "sft" else NadoReg(policy, teacher, guide, 1.0, 10.0, "reverse")
+        objective = SFT() if name == "sft" else NadoReg(teacher, guide, 1.0, 10.0, "reverse")
         optimizer = torch.optim.AdamW(policy.parameters(), lr=1e-6)
 
-        def step(objective=objective, optimizer=optimizer):
+        def step(objective=objective, optimizer=optimizer, policy=policy):
             with precision.context():
-                loss, _ = objective(batch)
+                loss, _ = objective(policy, batch)
             loss.backward()
             optimizer.step()
             optimizer.zero_grad()

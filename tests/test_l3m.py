@@ -63,11 +63,11 @@ def test_a_satisfied_constraint_leaves_sft(tiny_model, tokenizer):
     cfg = L3MConfig(mu_start=1e-6, mu_end=1e-6, generations=2, max_new_tokens=3)
     grads = []
     for make in (
-        lambda m: SFT(m),
+        lambda m: SFT(),
         lambda m: L3M(m, tokenizer, None, [Constraint(metric="length", bound=1000.0)], cfg, 10, 0.9, 0),
     ):
         model = copy.deepcopy(tiny_model).train().requires_grad_(True)
-        loss, logs = make(model)(batch)
+        loss, logs = make(model)(model, batch)
         loss.backward()
         grads.append(torch.cat([p.grad.flatten() for p in model.parameters()]))
         if "length_c_hat" in logs:
@@ -87,11 +87,11 @@ def test_a_violated_length_constraint_pushes_towards_shorter_samples(tiny_model,
     batch["step"] = 0
     cfg = L3MConfig(generations=4, max_new_tokens=6)
     model = copy.deepcopy(tiny_model).train().requires_grad_(True)
-    _, logs = L3M(model, tokenizer, None, [Constraint(metric="length", bound=1.0)], cfg, 10, 1.0, 0)(batch)
+    _, logs = L3M(model, tokenizer, None, [Constraint(metric="length", bound=1.0)], cfg, 10, 1.0, 0)(model, batch)
     assert logs["length_c_hat"] > 0 and logs["length_multiplier"] == pytest.approx(1.0)  # μ/s at μ = 1
     assert logs["length_mean"] > 1.0
     mm, _ = L3M(model, tokenizer, None, [Constraint(metric="length", bound=1.0)], cfg, 10, 1.0, 0, {"length": 0.0})(
-        batch
+        model, batch
     )
     assert mm.item() == pytest.approx(logs["task"], rel=1e-5)  # mm with λ = 0 is SFT
 

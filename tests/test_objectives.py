@@ -58,10 +58,10 @@ def test_lambda_zero_is_sft_exactly(tiny_model, tokenizer):
     guide = build(teacher, "small", 1, 4)
     torch.nn.init.normal_(guide.head.weight)
     results = []
-    for objective in (SFT(tiny_model), NadoReg(tiny_model, teacher, guide, 1.0, 0.0, "reverse")):
+    for objective in (SFT(), NadoReg(teacher, guide, 1.0, 0.0, "reverse")):
         tiny_model.zero_grad()
         tiny_model.requires_grad_(True)
-        loss, _ = objective(batch)
+        loss, _ = objective(tiny_model, batch)
         loss.backward()
         results.append((loss.item(), [p.grad.clone() for p in tiny_model.parameters()]))
     tiny_model.requires_grad_(False)

@@ -41,7 +41,7 @@ def test_a_mixed_precision_step_moves_every_trained_weight(tmp_path, tiny_model,
     policy = copy.deepcopy(tiny_model).to(device).float().train().requires_grad_(True)
     before = {k: v.detach().clone() for k, v in policy.named_parameters()}
     cfg = TrainConfig(lr=1e-5, epochs=1, batch_size=2, max_grad_norm=0.0)
-    fit(policy, SFT(policy), EXAMPLES, lambda b: collate(b, 0), cfg, 0, tmp_path / "c", "fp", precision=bf16(device))
+    fit(policy, SFT(), EXAMPLES, lambda b: collate(b, 0), cfg, 0, tmp_path / "c", "fp", precision=bf16(device))
     for name, param in policy.named_parameters():
         assert param.dtype == torch.float32, name
         assert not torch.equal(param.detach(), before[name]), f"{name} did not move"
@@ -56,10 +56,10 @@ def test_bf16_teacher_and_nado_under_autocast_match_fp32(tiny_model, tokenizer, 
     torch.nn.init.normal_(guide.head.weight, std=0.5)
     batch = collate(EXAMPLES, tokenizer.pad_token_id)
     policy = copy.deepcopy(tiny_model).to(device).float()
-    reference, _ = NadoReg(policy, teacher32, guide, 1.0, 10.0, "reverse")(batch)
+    reference, _ = NadoReg(teacher32, guide, 1.0, 10.0, "reverse")(policy, batch)
     teacher16 = copy.deepcopy(teacher32).to(torch.bfloat16)
     with bf16(device).context():
-        mixed, _ = NadoReg(policy, teacher16, guide, 1.0, 10.0, "reverse")(batch)
+        mixed, _ = NadoReg(teacher16, guide, 1.0, 10.0, "reverse")(policy, batch)
     assert torch.isfinite(mixed) and mixed.item() == pytest.approx(reference.item(), rel=0.05)
     p = torch.log_softmax(torch.randn(4, 50, device=device), -1)
     r = torch.randn(4, 50, device=device)

@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import json
 import math
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -23,9 +24,9 @@ import torch
 from tqdm.auto import tqdm
 
 from attrctl.config import TrainConfig
-from attrctl.io import atomic_path, write_json
+from attrctl.io import write_json
 
-LossFn = Callable[[dict[str, Any]], tuple[torch.Tensor, dict[str, float]]]
+LossFn = Callable[[torch.nn.Module, dict[str, Any]], tuple[torch.Tensor, dict[str, float]]]
 
 
 def epoch_order(n: int, seed: int, epoch: int) -> list[int]:
@@ -62,7 +63,8 @@ def fit(
     """Optimise the trainable parameters of `model` on `loss_fn` over `examples`; returns the per-step logs
     (each with `seconds`: the training time so far, resumed runs included).
 
-    `loss_fn(batch)` returns (loss, logs) with `batch = collate(list of examples)`. Only parameters with
+    `loss_fn(model, batch)` returns (loss, logs) for `batch = collate(list of examples)` and `model` as the
+    loop prepared it (wrapped for distributed training: its forward pass syncs the gradients). Only parameters with
     `requires_grad` are optimised; they stay fp32 and `precision` (attrctl.runtime.Precision) sets the autocast
     of the forward passes. `on_step(logs)` sees each step's logs as they come (live curves). A non-finite loss
     or gradient stops training with an error, and nothing is saved. The checkpoint directory is left in place;
@@ -118,7 +120,7 @@ def fit(
                     batch = collate([examples[j] for j in ids])
                     batch["step"] = step  # for objectives with a schedule of their own (L3M's μ)
                     with autocast():  # the forward passes; backward runs outside, in the dtypes they chose
-                        loss, micro_logs = loss_fn(batch)
+                        loss, micro_logs = loss_fn(model, batch)
                     _check_finite(loss, micro_logs, step, scheduler.get_last_lr()[0], desc)
                     accelerator.backward(loss.float() * len(ids) / len(mine))
                 for key, value in micro_logs.items():
@@ -178,20 +180,23 @@ def _check_finite(value: torch.Tensor, logs: dict[str, float], step: int, lr: fl
 
 
 def _checkpoint(accelerator, checkpoint_dir: Path, step: int, history: list, fingerprint: str) -> None:
-    """A new state directory per checkpoint, then the progress file that names it, then the old states go:
-    a kill at any point leaves a progress file that names a complete state of the same step."""
-    accelerator.wait_for_everyone()
-    if not accelerator.is_main_process:
-        return
+    """Every process saves its part of the state (the main one: model, optimizer, scheduler; each: its RNG) into a
+    staging directory; the main process then renames it into place, writes the progress file that names it and
+    removes the old states. A kill at any point leaves a progress file that names a complete state."""
     name = f"step-{step:06d}"
-    with atomic_path(checkpoint_dir / name, directory=True) as tmp:
-        accelerator.save_state(str(tmp))
-    write_json(
-        checkpoint_dir / "progress.json", {"step": step, "state": name, "history": history, "fingerprint": fingerprint}
-    )
-    for old in checkpoint_dir.glob("step-*"):
-        if old.name != name:
-            shutil.rmtree(old, ignore_errors=True)
+    staging = checkpoint_dir / f".{name}.staging"
+    accelerator.wait_for_everyone()
+    accelerator.save_state(str(staging))
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        shutil.rmtree(checkpoint_dir / name, ignore_errors=True)
+        os.replace(staging, checkpoint_dir / name)
+        progress = {"step": step, "state": name, "history": history, "fingerprint": fingerprint}
+        write_json(checkpoint_dir / "progress.json", progress)
+        for old in checkpoint_dir.glob("step-*"):
+            if old.name != name:
+                shutil.rmtree(old, ignore_errors=True)
+    accelerator.wait_for_everyone()
 
 
 def fingerprint(sections: dict, name: str, data: Path) -> str:

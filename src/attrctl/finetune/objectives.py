@@ -75,11 +75,8 @@ def guided_targets(teacher, guide: NadoModel, batch: dict, delta: float) -> tupl
 class SFT:
     """L_task only: the likelihood of the corpus."""
 
-    def __init__(self, policy):
-        self.policy = policy
-
-    def __call__(self, batch):
-        logp, targets, mask = next_token_log_probs(self.policy, batch)
+    def __call__(self, policy, batch):
+        logp, targets, mask = next_token_log_probs(policy, batch)
         loss = nll(logp, targets, mask)
         return loss, {"loss": loss.item(), "task": loss.item()}
 
@@ -90,7 +87,6 @@ class NadoReg:
 
     def __init__(
         self,
-        policy,
         teacher,
         guide,
         delta: float,
@@ -99,13 +95,13 @@ class NadoReg:
         adaptive: bool = False,
         general_weight: float = 0.0,
     ):
-        self.policy, self.teacher, self.guide = policy, teacher, guide
+        self.teacher, self.guide = teacher, guide
         self.delta, self.kl_weight, self.direction = delta, kl_weight, direction
         self.adaptive, self.general_weight = adaptive, general_weight
 
-    def __call__(self, batch):
+    def __call__(self, policy, batch):
         logq, logp_teacher = guided_targets(self.teacher, self.guide, batch, self.delta)
-        logp, targets, mask = next_token_log_probs(self.policy, batch)
+        logp, targets, mask = next_token_log_probs(policy, batch)
         if not self.adaptive:
             return nado_reg_loss(logp, targets, mask, logq, self.kl_weight, self.direction)
         return nado_reg_loss(

@@ -31,18 +31,17 @@ def merged(policy):
     return policy.merge_and_unload() if hasattr(policy, "merge_and_unload") else policy
 
 
-def objective(plan: FinetunePlan, policy, cfg: Config, teacher_dir: Path, guide_dir: Path | None, device, dtype):
+def objective(plan: FinetunePlan, cfg: Config, teacher_dir: Path, guide_dir: Path | None, device, dtype):
     """(loss function, frozen teacher or None, NADO or None) for the plan's objective. The teacher is the
     model the policy starts from (p_{k-1}); with the NADO it defines q*."""
     if plan.objective == "sft":
-        return SFT(policy), None, None
+        return SFT(), None, None
     if guide_dir is None:
         raise ValueError(f"objective {plan.objective} needs the NADO of q* (--guide)")
     teacher, _ = models.load(teacher_dir, device, dtype)
     guide = load_nado(guide_dir, teacher)
     reg = cfg.nado_reg
     loss = NadoReg(
-        policy,
         teacher,
         guide,
         cfg.nado.delta,

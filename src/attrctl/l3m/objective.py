@@ -37,7 +37,8 @@ def measure(constraint: Constraint, samples: list[list[int]], texts: list[str], 
 
 
 class L3M:
-    """L_task plus the constraints' barrier terms; `fixed` ({metric: λ}) makes it the `mm` baseline."""
+    """L_task plus the constraints' barrier terms; `fixed` ({metric: λ}) makes it the `mm` baseline. `policy`
+    (unwrapped) samples; the model the loop passes in carries the gradients."""
 
     def __init__(
         self,
@@ -55,11 +56,11 @@ class L3M:
         self.constraints, self.cfg, self.total, self.seed, self.fixed = constraints, cfg, total_steps, seed, fixed
         self.sampling = SampleConfig(k=cfg.generations, max_new_tokens=cfg.max_new_tokens, top_p=top_p)
 
-    def __call__(self, batch):
+    def __call__(self, model, batch):
         step = int(batch["step"])
         mu = mu_at(step, self.total, self.cfg.mu_start, self.cfg.mu_end)
         # 1) L_task: the likelihood of the corpus.
-        logp, targets, mask = next_token_log_probs(self.policy, batch)
+        logp, targets, mask = next_token_log_probs(model, batch)
         task = nll(logp, targets, mask)
         # 2) The policy's own samples of the batch's prompts (no gradient), seeded by step (resumable).
         prompts = [ids[:n] for ids, n in zip(batch["input_ids"].tolist(), batch["prompt_len"].tolist(), strict=True)]
@@ -68,7 +69,7 @@ class L3M:
         repeated = [p for p in prompts for _ in range(self.cfg.generations)]
         texts = self.tokenizer.batch_decode(samples, skip_special_tokens=True)
         # 3) log pθ(y | x) of each sample: the score function.
-        seq_logp = sequence_log_probs(self.policy, repeated, samples, self.tokenizer.pad_token_id)
+        seq_logp = sequence_log_probs(model, repeated, samples, self.tokenizer.pad_token_id)
         loss, logs = task, {"task": task.item(), "mu": mu}
         for constraint in self.constraints:
             name = constraint.metric

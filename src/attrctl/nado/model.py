@@ -58,10 +58,21 @@ class NadoModel(nn.Module):
         return out.last_hidden_state, out.past_key_values
 
     def forward(
-        self, hidden, input_ids, attention_mask, position_ids=None, past_key_values=None, use_cache: bool = False
+        self,
+        hidden,
+        input_ids,
+        attention_mask,
+        position_ids=None,
+        past_key_values=None,
+        use_cache: bool = False,
+        at: tuple[torch.Tensor, ...] | None = None,
     ):
-        """(r logits (B, T, V) for every next token, trunk cache)."""
+        """(r logits (B, T, V) for every next token, trunk cache); with `at`, a tuple of token tensors (B, T) or
+        (B, T, K), r at those tokens only (no vocabulary-sized product) instead of the full r. Training goes
+        through here, so that a distributed wrapper sees the forward pass."""
         states, cache = self.states(hidden, input_ids, attention_mask, position_ids, past_key_values, use_cache)
+        if at is not None:
+            return tuple(self.logits_at(states, tokens) for tokens in at), cache
         return self.head(states).float(), cache
 
     def logits_at(self, states: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:

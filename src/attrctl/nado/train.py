@@ -105,17 +105,17 @@ def forward(base, nado_model, batch):
 
 def loss_terms(base, nado_model, batch) -> tuple[torch.Tensor, torch.Tensor]:
     """(a, s) of the NADO loss: the realised next tokens' logits a_j, and the consistency sums S_j over the
-    cached top-k tokens (or, without a cache, over the whole vocabulary)."""
+    cached top-k tokens (or, without a cache, over the whole vocabulary). `nado_model` may be wrapped for
+    distributed training: only its forward pass is called."""
     device = base.device
     ids, mask = batch["input_ids"].to(device), batch["attention_mask"].to(device)
     if "top_ids" not in batch:
         ids, base_logp, r = forward(base, nado_model, batch)
         a = r[:, :-1].gather(-1, ids[:, 1:, None]).squeeze(-1)
         return a, consistency_sum(base_logp[:, 1:-1], r[:, 1:-1])
-    states, _ = nado_model.states(batch["hidden"].to(device), ids, mask)
-    a = nado_model.logits_at(states[:, :-1], ids[:, 1:])
-    r_top = nado_model.logits_at(states[:, 1:-1], batch["top_ids"][:, 1:-1].to(device))
-    return a, consistency_sum(batch["top_logp"][:, 1:-1].to(device), r_top)
+    following = torch.cat([ids[:, 1:], ids[:, -1:]], 1)  # t_{j+1} at position j (the last one unused)
+    (a, r_top), _ = nado_model(batch["hidden"].to(device), ids, mask, at=(following, batch["top_ids"].to(device)))
+    return a[:, :-1], consistency_sum(batch["top_logp"][:, 1:-1].to(device), r_top[:, 1:-1])
 
 
 def make_trainable(nado_model) -> None:
@@ -146,8 +146,8 @@ def train(
     data = cache_base(base, examples(rows, cfg.label, threshold), pad_id, cfg.consistency_top_k)
     cache_seconds = time.perf_counter() - start
 
-    def loss_fn(batch):
-        a, s = loss_terms(base, nado_model, batch)
+    def loss_fn(model, batch):  # `model`: the NADO as the training loop prepared it
+        a, s = loss_terms(base, model, batch)
         weights = importance_weights(batch["seq_logprobs"], temperature).to(a.device)
         mask, labels = batch["target_mask"].to(a.device), batch["labels"].to(a.device)
         return nado_loss(a, s, mask, labels, weights, cfg.lambda_cons)

@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> None:
         precision = runtime.Precision(cfg.runtime, device)
         policy, tokenizer = models.load(args.init, device, trainable=True)
         policy = setup.with_adapters(policy, cfg.finetune.lora_rank)
-        objective, teacher, guide = setup.objective(plan, policy, cfg, args.init, args.guide, device, precision.frozen)
+        objective, teacher, guide = setup.objective(plan, cfg, args.init, args.guide, device, precision.frozen)
         examples = read_jsonl(args.data)
         run.log_input(args.data, "training")
         if plan.filtered:

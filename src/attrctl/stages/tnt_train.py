@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> None:
         precision = runtime.Precision(cfg.runtime, device)
         policy, tokenizer = models.load(args.base, device, trainable=True)
         original, _ = models.load(args.base, device, precision.frozen)  # frozen p0
-        objective = TNT(policy, original, loss, cfg.tnt.alpha if alpha is None else alpha, cfg.tnt.epsilon)
+        objective = TNT(original, loss, cfg.tnt.alpha if alpha is None else alpha, cfg.tnt.epsilon)
         examples = read_jsonl(args.data)
         run.log_input(args.data, "training")
         history = training.fit(

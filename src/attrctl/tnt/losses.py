@@ -77,12 +77,12 @@ def tnt_loss(name: str, logp, logp0, tokens, weights, alpha: float, epsilon: flo
 
 
 class TNT:
-    def __init__(self, policy, original, name: str, alpha: float, epsilon: float):
-        self.policy, self.original, self.name, self.alpha, self.epsilon = policy, original, name, alpha, epsilon
+    def __init__(self, original, name: str, alpha: float, epsilon: float):
+        self.original, self.name, self.alpha, self.epsilon = original, name, alpha, epsilon
 
-    def __call__(self, batch):
+    def __call__(self, policy, batch):
         with torch.no_grad():
             logp0, _, _ = next_token_log_probs(self.original, batch)
-        logp, tokens, _ = next_token_log_probs(self.policy, batch)
+        logp, tokens, _ = next_token_log_probs(policy, batch)
         weights = batch["weights"][:, 1:].to(logp.device)
         return tnt_loss(self.name, logp, logp0, tokens, weights, self.alpha, self.epsilon)
