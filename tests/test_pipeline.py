@@ -412,3 +412,22 @@ def test_killed_training_resumes_to_the_same_weights(tmp_path, stage):
     name = {"train_nado": "train_nado:sequential_iter1", "finetune": "finetune:sft"}[stage]
     runs = client.search_runs([client.get_experiment_by_name("attrctl-tiny").experiment_id])
     assert sorted(r.info.status for r in runs if r.info.run_name == name) == ["FAILED", "FINISHED", "FINISHED"]
+
+
+def test_a_dvc_remote_carries_the_results_to_another_clone(snakemake_project, tmp_path):
+    """push after a run, clone elsewhere, pull: `dvc status` is clean and, after `snakemake --touch`, Snakemake
+    has nothing to do (README, Scaling out)."""
+    root, _ = snakemake_project
+    run(["dvc", "commit", "-f", "-q"], root)
+    run(["dvc", "remote", "add", "-d", "store", str(tmp_path / "store")], root)
+    run(["git", "add", "-A"], root)
+    run(["git", "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-q", "-m", "results"], root)
+    run(["dvc", "push", "-q"], root)
+    clone = tmp_path / "clone"
+    run(["git", "clone", "-q", str(root), str(clone)], tmp_path)
+    run(["dvc", "pull", "-q"], clone)
+    assert (clone / "results/tables/detox.md").read_text() == (root / "results/tables/detox.md").read_text()
+    status = json.loads(run(["dvc", "status", "--json"], clone).stdout)
+    assert set(status) <= {"validate"}, status  # validate always runs first; nothing else is out of date
+    run(["snakemake", "--touch", "--cores", "1"], clone)
+    assert "Nothing to be done" in run(["snakemake", "-n", "--cores", "2"], clone).stdout

@@ -65,3 +65,32 @@ def start(args: argparse.Namespace) -> Config:
         fail(str(err))
     prepare_env(cfg.runtime)
     return cfg
+
+
+def training_arguments(p: argparse.ArgumentParser) -> None:
+    """What every training stage takes besides its inputs: its checkpoint folder and its two outputs."""
+    p.add_argument("--checkpoints", type=Path, required=True, help="resumable training state (removed when done)")
+    p.add_argument("--out", type=Path, required=True, help="output: the model's directory")
+    p.add_argument("--metrics", type=Path, required=True, help="output: training metrics and history (.json)")
+
+
+def save_trained(run, args, model, tokenizer, history, examples, epochs: int, dtype=None, extra=None) -> dict:
+    """Write a trained model and its metrics (with the per-step history) and log both; returns the metrics."""
+    from attrctl import models, training
+    from attrctl.io import atomic_path, write_json
+
+    with atomic_path(args.out, directory=True) as tmp:
+        models.save(model, tokenizer, tmp, dtype)
+    metrics = {**training.summary(history, examples, epochs), **(extra or {})}
+    write_json(args.metrics, {**metrics, "history": history})
+    run.log_metrics(metrics)
+    run.log_model(args.out, args.name)
+    return metrics
+
+
+def finished(args, metrics: dict) -> None:
+    """The checkpoints go once the outputs are safely written; the numbers are printed."""
+    import shutil
+
+    shutil.rmtree(args.checkpoints, ignore_errors=True)
+    print("  ".join(f"{k}={v:.4g}" for k, v in metrics.items() if isinstance(v, int | float)))

@@ -8,7 +8,6 @@ objectives the metrics include KL(p ‖ q*) on held-out prefixes before and afte
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from attrctl.stages import cli
@@ -21,9 +20,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--init", type=Path, required=True, help="input: the model to start from (the teacher of q*)")
     p.add_argument("--guide", type=Path, help="input: the NADO of q* (nado_reg objectives)")
     p.add_argument("--heldout", type=Path, required=True, help="input: annotated eval samples (KL diagnostics)")
-    p.add_argument("--checkpoints", type=Path, required=True, help="resumable training state (removed when done)")
-    p.add_argument("--out", type=Path, required=True, help="output: the model's directory")
-    p.add_argument("--metrics", type=Path, required=True, help="output: training metrics (.json)")
+    cli.training_arguments(p)
     args = p.parse_args(argv)
     cfg = cli.start(args)
     import torch
@@ -32,7 +29,7 @@ def main(argv: list[str] | None = None) -> None:
     from attrctl.batch import collate
     from attrctl.config import sections
     from attrctl.finetune import corpus, schedule, setup
-    from attrctl.io import atomic_path, read_jsonl, write_json
+    from attrctl.io import read_jsonl
     from attrctl.tracking import stage_run
 
     plan = schedule.finetune_plan(args.name, cfg.nado_reg.iterations)
@@ -64,18 +61,16 @@ def main(argv: list[str] | None = None) -> None:
         if not runtime.is_main_process():  # under a multi-process launcher only the first process writes
             return
         policy = setup.merged(policy)
-        with atomic_path(args.out, directory=True) as tmp:  # evaluated only: bf16 halves the bytes
-            models.save(policy, tokenizer, tmp, None if schedule.is_intermediate(args.name) else torch.bfloat16)
-        metrics = training.summary(history, examples, train_cfg.epochs)
+        diagnostics = {}
         if guide is not None:  # KL(p ‖ q*) on held-out prefixes, before (teacher) and after (policy) this fine-tuning
             heldout, pad = read_jsonl(args.heldout), tokenizer.pad_token_id
-            metrics["kl_to_qstar_before"] = setup.heldout_kl(teacher, teacher, guide, heldout, cfg.nado.delta, pad)
-            metrics["kl_to_qstar_after"] = setup.heldout_kl(policy, teacher, guide, heldout, cfg.nado.delta, pad)
-        write_json(args.metrics, {**metrics, "history": history})
-        run.log_metrics(metrics)
-        run.log_model(args.out, args.name)
-    shutil.rmtree(args.checkpoints, ignore_errors=True)
-    print("  ".join(f"{k}={v:.4g}" for k, v in metrics.items()))
+            diagnostics["kl_to_qstar_before"] = setup.heldout_kl(teacher, teacher, guide, heldout, cfg.nado.delta, pad)
+            diagnostics["kl_to_qstar_after"] = setup.heldout_kl(policy, teacher, guide, heldout, cfg.nado.delta, pad)
+        dtype = None if schedule.is_intermediate(args.name) else torch.bfloat16  # evaluated only: half the bytes
+        metrics = cli.save_trained(
+            run, args, policy, tokenizer, history, examples, train_cfg.epochs, dtype, diagnostics
+        )
+    cli.finished(args, metrics)
 
 
 if __name__ == "__main__":

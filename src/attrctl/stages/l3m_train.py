@@ -7,7 +7,6 @@ gradient; it logs ĉ_j, the multiplier (B′(ĉ_j) for L3M) and μ. Checkpoints 
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from attrctl.stages import cli
@@ -19,9 +18,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--data", type=Path, required=True, help="input: the corpus (.jsonl)")
     p.add_argument("--base", type=Path, required=True, help="input: the base model")
     p.add_argument("--oracle", type=Path, help="input: the trained embedding oracle's directory, when one is used")
-    p.add_argument("--checkpoints", type=Path, required=True, help="resumable training state (removed when done)")
-    p.add_argument("--out", type=Path, required=True, help="output: the model's directory")
-    p.add_argument("--metrics", type=Path, required=True, help="output: training metrics and history (.json)")
+    cli.training_arguments(p)
     args = p.parse_args(argv)
     cfg = cli.start(args)
     import math
@@ -29,7 +26,7 @@ def main(argv: list[str] | None = None) -> None:
     from attrctl import models, oracles, runtime, training
     from attrctl.batch import collate
     from attrctl.config import sections
-    from attrctl.io import atomic_path, read_jsonl, write_json
+    from attrctl.io import read_jsonl
     from attrctl.l3m.objective import L3M
     from attrctl.tracking import stage_run
 
@@ -71,14 +68,8 @@ def main(argv: list[str] | None = None) -> None:
         )
         if not runtime.is_main_process():
             return
-        with atomic_path(args.out, directory=True) as tmp:
-            models.save(policy, tokenizer, tmp)
-        metrics = training.summary(history, examples, train_cfg.epochs)
-        write_json(args.metrics, {**metrics, "history": history})
-        run.log_metrics(metrics)
-        run.log_model(args.out, args.name)
-    shutil.rmtree(args.checkpoints, ignore_errors=True)
-    print("  ".join(f"{k}={v:.4g}" for k, v in metrics.items()))
+        metrics = cli.save_trained(run, args, policy, tokenizer, history, examples, train_cfg.epochs)
+    cli.finished(args, metrics)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,6 @@ killed run resumes where it stopped.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from attrctl.stages import cli
@@ -18,15 +17,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--name", required=True, help="the model to make, e.g. tnt_tnrr or tnt_nl_a100")
     p.add_argument("--data", type=Path, required=True, help="input: TNT training examples (.jsonl)")
     p.add_argument("--base", type=Path, required=True, help="input: the base model p0")
-    p.add_argument("--checkpoints", type=Path, required=True, help="resumable training state (removed when done)")
-    p.add_argument("--out", type=Path, required=True, help="output: the model's directory")
-    p.add_argument("--metrics", type=Path, required=True, help="output: training metrics (.json)")
+    cli.training_arguments(p)
     args = p.parse_args(argv)
     cfg = cli.start(args)
     from attrctl import models, runtime, training
     from attrctl.batch import collate
     from attrctl.config import sections
-    from attrctl.io import atomic_path, read_jsonl, write_json
+    from attrctl.io import read_jsonl
     from attrctl.tnt import data
     from attrctl.tnt.losses import TNT
     from attrctl.tracking import stage_run
@@ -56,14 +53,8 @@ def main(argv: list[str] | None = None) -> None:
         )
         if not runtime.is_main_process():
             return
-        with atomic_path(args.out, directory=True) as tmp:
-            models.save(policy, tokenizer, tmp)
-        metrics = training.summary(history, examples, cfg.tnt.train.epochs)
-        write_json(args.metrics, {**metrics, "history": history})
-        run.log_metrics(metrics)
-        run.log_model(args.out, args.name)
-    shutil.rmtree(args.checkpoints, ignore_errors=True)
-    print("  ".join(f"{k}={v:.4g}" for k, v in metrics.items()))
+        metrics = cli.save_trained(run, args, policy, tokenizer, history, examples, cfg.tnt.train.epochs)
+    cli.finished(args, metrics)
 
 
 if __name__ == "__main__":
