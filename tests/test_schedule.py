@@ -44,9 +44,11 @@ def test_schedule_jobs_get_priority():
     class Wildcards(dict):  # what Snakemake hands a priority function: named values with .items()
         pass
 
-    chain = [{"model": "base", "split": "train1"}, {"schedule": "parallel", "k": "2"}, {"model": "nado_reg_i1"}]
+    chain = [{"model": "base", "split": "train1"}, {"schedule": "sequential", "k": "2"}, {"model": "nado_reg_i1"}]
+    beside = [{"schedule": "parallel", "k": "2"}, {"model": "nado_reg_parallel"}, {"model": "nado_reg_l100"}]
     rest = [{"model": "base", "split": "eval"}, {"model": "sft"}, {"model": "tnt_nl_a100", "split": "eval_greedy"}]
-    assert [schedule_priority(Wildcards(w)) for w in chain] == [10, 10, 10]
+    assert [schedule_priority(Wildcards(w)) for w in chain] == [20, 20, 20]
+    assert [schedule_priority(Wildcards(w)) for w in beside] == [10, 10, 10]
     assert [schedule_priority(Wildcards(w)) for w in rest] == [0, 0, 0]
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -243,14 +244,12 @@ def report_outputs(experiment: str | None = None) -> dict[str, list[str] | str]:
 
 
 def schedule_priority(wildcards: Any) -> int:
-    """Snakemake priority: the jobs of the NADO schedules (train-split sampling and annotation, NADO training,
-    the nado_reg fine-tunes) form the DAG's longest chain, so they go first and the independent jobs (baselines,
-    TNT, evaluation) fill the other cores alongside them instead of after them. nado_reg_adaptive and the λ
-    sweep share the prefix and are the longest single fine-tunes, so they start early too."""
+    """Snakemake priority: the sequential NADO schedule (train-split sampling and annotation, NADO_k, the
+    nado_reg_i<k> fine-tunes) is the DAG's longest chain, so its jobs go first (20); the other NADO-regularised
+    jobs (the parallel schedule, the adaptive variant, the λ sweep) next (10); the independent jobs (baselines,
+    TNT, evaluation) fill the other cores alongside them instead of after them."""
     values = dict(wildcards.items())
-    on_chain = (
-        values.get("split", "").startswith("train")
-        or "schedule" in values
-        or values.get("model", "").startswith("nado_reg")
-    )
-    return 10 if on_chain else 0
+    model, split = values.get("model", ""), values.get("split", "")
+    if split.startswith("train") or values.get("schedule") == "sequential" or re.fullmatch(r"nado_reg(_i\d+)?", model):
+        return 20
+    return 10 if "schedule" in values or model.startswith("nado_reg") else 0
