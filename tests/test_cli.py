@@ -23,4 +23,4 @@ def test_help(stage, capsys):
     assert text.startswith(f"usage: python -m attrctl.stages.{stage} ")
     first = " ".join(module.__doc__.strip().split("\n\n")[0].split())
     assert first in " ".join(text.split()), "the description must not break mid-sentence"
-    assert "--params" in text and "--log" in text
+    assert "--params" in text and "--log-file" in text

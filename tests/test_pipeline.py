@@ -33,6 +33,8 @@ STAGES = {
     "tnt_data",
     "tnt_train",
     "tnt_eval",
+    "l3m_train",
+    "task_ppl",
     "report",
 }
 AFTER_SAMPLE = STAGES - {"validate", "prepare_model", "prepare_data", "train_oracle"}  # NADO, corpus, TNT use samples
@@ -269,7 +271,7 @@ def test_dvc_takes_over_snakemake_results_and_reruns_only_what_changed(snakemake
     assert planned_rules(root) == AFTER_SAMPLE
     status = json.loads(run(["dvc", "status", "--json"], root).stdout)
     directly = {stage_rule(name) for name in status} - {"validate"}
-    assert directly == {"sample", "rl", "report"}, status  # stages tracking sample.*; the rest follow at run time
+    assert directly == {"sample", "rl", "l3m_train", "report"}, status  # tracking sample.*; the rest follow at run time
 
     params["sample"]["top_p"] = 0.9
     params["evaluate"]["ppl_max"] = 1.0e11  # a cheaper change to execute: evaluation only
@@ -314,7 +316,8 @@ def test_dvc_repro_runs_the_dag_and_exp_run_validates(tmp_path):
     (root / "params.yaml").write_text(yaml.safe_dump(params))
     root = git_project(root, copy=False)
     out = run(["dvc", "repro"], root).stdout
-    assert ran_stages(out) == STAGES - {"rl", "nado_decode", "tnt_data", "tnt_train", "tnt_eval"}, out
+    absent = {"rl", "nado_decode", "tnt_data", "tnt_train", "tnt_eval", "l3m_train"}  # not in `models`
+    assert ran_stages(out) == STAGES - absent, out
     assert (root / "results/tables/detox.csv").read_text().splitlines()[2].startswith("nado_reg,")
     before = (root / "results/samples/base/eval.jsonl").read_bytes()
     bad = run(["dvc", "exp", "run", "-S", "sample.k=-1"], root, check=False)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 import pytest
-import torch
 import yaml
 from conftest import PYTHON, REPO, make_project, run
 
@@ -24,11 +23,11 @@ def test_the_multi_gpu_configs_keep_fp32_master_weights_and_whole_checkpoints():
     assert deepspeed["deepspeed_config"]["gradient_accumulation_steps"] == 1  # the loop accumulates itself
 
 
-LAUNCH = ["accelerate", "launch", "--config_file", str(CONFIGS / "ddp_cpu2.yaml")]
-STAGES = {  # output to compare: (its weights file, per-process batch for one process / for two)
-    "results/nado/sequential_iter1": ("nado.safetensors", "nado"),
-    "results/models/sft": ("model.safetensors", "finetune"),
-    "results/models/tnt_nl": ("model.safetensors", "tnt"),
+LAUNCH = ["torchrun", "--standalone", "--nproc_per_node", "2"]  # accelerate sees the gloo group it starts
+WEIGHTS = {  # the training stages' outputs to compare, and their weights files
+    "results/nado/sequential_iter1": "nado.safetensors",
+    "results/models/sft": "model.safetensors",
+    "results/models/tnt_nl": "model.safetensors",
 }
 
 
@@ -41,34 +40,45 @@ def commands(root) -> dict[str, str]:
 
 @pytest.mark.slow
 def test_two_processes_reach_the_weights_of_one(tmp_path):
-    """The global batch is the same (two processes of 2 examples against one of 4); the losses are token means
-    per micro-batch, so the two runs weigh tokens slightly differently: the weights agree to a tolerance."""
+    """Two processes of 2 examples per step against one process accumulating 2 micro-batches of 2: the same
+    micro-batches, weighted the same, so the weights agree to rounding (the sft weights are stored in bf16)."""
     from safetensors.torch import load_file
 
     root = make_project(tmp_path / "p")
     params = yaml.safe_load((root / "params.yaml").read_text())
     for section in ("nado", "finetune", "tnt"):
-        params[section]["train"].update(batch_size=4, epochs=2)
+        params[section]["train"].update(batch_size=2, grad_accum=2, epochs=2)
     (root / "params.yaml").write_text(yaml.safe_dump(params))
     run([PYTHON, "-m", "attrctl.pipeline.dvcgen"], root)
     run(["dvc", "init", "--no-scm", "-q"], root)
-    run(["snakemake", "--cores", "2", "results/annotations/base/train1.jsonl", "results/annotations/base/eval.jsonl",
-         "results/data/corpus.jsonl", "results/data/tnt_train.jsonl"], root)
+    run(
+        [
+            "snakemake",
+            "--cores",
+            "2",
+            "results/annotations/base/train1.jsonl",
+            "results/annotations/base/eval.jsonl",
+            "results/data/corpus.jsonl",
+            "results/data/tnt_train.jsonl",
+        ],
+        root,
+    )
     cmds = commands(root)
     single = {}
-    for out, (weights, _) in STAGES.items():
+    for out, weights in WEIGHTS.items():
         run(cmds[out].split(), root)
         single[out] = load_file(str(root / out / weights))
     for section in ("nado", "finetune", "tnt"):
-        params[section]["train"]["batch_size"] = 2  # per process: the same global batch of 4
+        params[section]["train"]["grad_accum"] = 1  # one micro-batch per process: the same global batch of 4
     (root / "params.yaml").write_text(yaml.safe_dump(params))
-    for out, (weights, _) in STAGES.items():
+    for out, weights in WEIGHTS.items():
         cmd = cmds[out].split()
         run([*LAUNCH, "-m", cmd[2], *cmd[3:]], root, timeout=1200)
         double = load_file(str(root / out / weights))
         assert set(double) == set(single[out])
         for key, value in single[out].items():
-            assert torch.allclose(value.float(), double[key].float(), atol=2e-3, rtol=1e-2), (out, key)
+            gap = (value.float() - double[key].float()).abs().max().item()
+            assert gap <= 2 * value.float().abs().max().item() / 128, (out, key, gap)  # two bf16 steps at most
     from mlflow.tracking import MlflowClient  # only the main process tracks
 
     client = MlflowClient(f"sqlite:///{root}/results/mlflow.db")

@@ -56,7 +56,8 @@ class RuntimeConfig(Section):
     Snakemake and DVC compute the same numbers (floating-point sums depend on it)."""
     launcher: str = "python"
     """How training stages (train_nado, finetune, tnt_train) start: `python`, or a multi-process launcher such
-    as `accelerate launch --config_file configs/accelerate/fsdp.yaml` (the command becomes `<launcher> -m ...`)."""
+    as `accelerate launch --config_file configs/accelerate/fsdp.yaml` on GPUs or `torchrun --standalone
+    --nproc_per_node 2` on CPUs (the command becomes `<launcher> -m ...`)."""
 
 
 class TrackingConfig(Section):

@@ -83,7 +83,9 @@ def fit(
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=cfg.lr, weight_decay=cfg.weight_decay)
     scheduler = get_scheduler("linear", optimizer, num_warmup_steps=cfg.warmup_steps, num_training_steps=total)
-    model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
+    model, optimizer = accelerator.prepare(model, optimizer)
+    # The schedule counts global steps already; a prepared scheduler would step once per process.
+    accelerator.register_for_checkpointing(scheduler)
 
     # Hold the checkpoint directory while training: a second writer gets a clear error instead of resuming from
     # a live checkpoint (the lock goes with the process, so a killed run does not block its re-run).
@@ -110,7 +112,14 @@ def fit(
             epoch, within = divmod(step, steps_per_epoch)
             order = epoch_order(len(examples), seed, epoch)
             rows = order[within * rows_per_step : (within + 1) * rows_per_step]
-            mine = rows[accelerator.process_index :: accelerator.num_processes]
+            # Each process takes a contiguous share of the step's rows, so its micro-batches are the ones a single
+            # process with grad_accum × processes would see; every loss is weighted by its share of the step's rows,
+            # which makes the all-reduced mean gradient the single-process one even when the shares are uneven.
+            share = math.ceil(len(rows) / accelerator.num_processes)
+            mine = rows[accelerator.process_index * share : (accelerator.process_index + 1) * share]
+            weight = accelerator.num_processes / len(rows)
+            if not mine:  # fewer rows than processes: still join the gradient all-reduce, with a zero weight
+                mine, weight = rows[:1], 0.0
             micro_batches = [mine[i : i + cfg.batch_size] for i in range(0, len(mine), cfg.batch_size)]
             logs: dict[str, float] = {}
             for i, ids in enumerate(micro_batches):
@@ -122,7 +131,7 @@ def fit(
                     with autocast():  # the forward passes; backward runs outside, in the dtypes they chose
                         loss, micro_logs = loss_fn(model, batch)
                     _check_finite(loss, micro_logs, step, scheduler.get_last_lr()[0], desc)
-                    accelerator.backward(loss.float() * len(ids) / len(mine))
+                    accelerator.backward(loss.float() * len(ids) * weight)
                 for key, value in micro_logs.items():
                     logs[key] = logs.get(key, 0.0) + value * len(ids) / len(mine)
             norm = accelerator.clip_grad_norm_(trainable, cfg.max_grad_norm or float("inf"))

@@ -28,8 +28,8 @@ from attrctl.pipeline.rules import (
 # `snakemake --lint` asks for a conda environment or container per rule: every rule runs the same
 # environment, the project's virtualenv (Makefile, requirements.lock), so none is declared.
 config = validated(config)
-STAGE = "python -m attrctl.stages.{} --params params.yaml --log {{log}}"
-TRAIN_STAGE = config["runtime"]["launcher"] + " -m attrctl.stages.{} --params params.yaml --log {{log}}"
+STAGE = "python -m attrctl.stages.{} --params params.yaml --log-file {{log}}"
+TRAIN_STAGE = config["runtime"]["launcher"] + " -m attrctl.stages.{} --params params.yaml --log-file {{log}}"
 MODELS = config["models"]
 ITERATIONS = config["nado_reg"]["iterations"]
 THREADS = threads(config)

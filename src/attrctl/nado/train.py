@@ -119,11 +119,13 @@ def loss_terms(base, nado_model, batch) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def make_trainable(nado_model) -> None:
-    """The small trunk and the head train; of a LoRA trunk, only the adapters and the head."""
-    nado_model.requires_grad_(True)
-    if nado_model.kind == "lora":
-        for key, param in nado_model.named_parameters():
+    """The small trunk (less its unused 1-token embedding: a distributed wrapper would wait for its gradient)
+    and the head train; of a LoRA trunk, only the adapters and the head."""
+    for key, param in nado_model.named_parameters():
+        if nado_model.kind == "lora":
             param.requires_grad_("lora_" in key or key.startswith("head"))
+        else:
+            param.requires_grad_(not key.startswith("trunk.embed_tokens"))
 
 
 def train(

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from attrctl.config import Config, ConfigError, load
-from attrctl.runtime import prepare_env
+from attrctl.runtime import is_main_process, prepare_env
 
 
 def parser(doc: str | None, spec) -> argparse.ArgumentParser:
@@ -22,7 +22,7 @@ def parser(doc: str | None, spec) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--params", type=Path, default=Path("params.yaml"), help="params file (default: params.yaml)")
-    p.add_argument("--log", type=Path, help="also write everything the stage prints to this file")
+    p.add_argument("--log-file", type=Path, help="also write everything the stage prints to this file")
     return p
 
 
@@ -55,9 +55,9 @@ def start(args: argparse.Namespace) -> Config:
     SIGTERM (what Snakemake and schedulers send to stop a job) raises SystemExit, so temporary outputs are
     removed and the MLflow run is marked FAILED on the way out."""
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
-    if args.log:
-        args.log.parent.mkdir(parents=True, exist_ok=True)
-        log = args.log.open("w")
+    if args.log_file and is_main_process():  # one log per job, written by the first of its processes
+        args.log_file.parent.mkdir(parents=True, exist_ok=True)
+        log = args.log_file.open("w")
         sys.stdout, sys.stderr = _Tee(sys.stdout, log), _Tee(sys.stderr, log)
     try:
         cfg = load(args.params)
