@@ -11,7 +11,7 @@ TORCH  ?=
 INDEX  := $(if $(filter cuda,$(TORCH)),--index-url https://download.pytorch.org/whl/cu128,$(if $(filter cpu,$(TORCH)),--index-url https://download.pytorch.org/whl/cpu,))
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: setup run test test-gpu bench report dag lint clean-results
+.PHONY: setup run test test-slurm test-gpu bench report dag lint clean-results
 
 $(STAMP): requirements.lock pyproject.toml
 	python3 -m venv $(VENV)
@@ -31,6 +31,10 @@ run: setup
 
 test: setup
 	pytest -q
+
+test-slurm: setup             # as root on Debian: a one-node SLURM cluster, then the tiny DAG through it
+	bash scripts/slurm-local.sh
+	pytest -q -m slurm -rs
 
 test-gpu: setup               # the CUDA tests (skipped where there is no GPU) and the tiny DAG on the GPU
 	pytest -q -m cuda -rs

@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -76,3 +77,34 @@ def run(cmd: list[str], cwd: Path, check: bool = True, timeout: int = 900) -> su
 
 
 PYTHON = sys.executable
+SNAKEMAKE = ["snakemake", "--cores", "2"]
+
+
+def git_project(path, copy: bool = True):
+    """A scratch git + DVC repository whose dvc.yaml is generated for its params (the test profile's DAG)."""
+    root = make_project(path) if copy else path
+    run([PYTHON, "-m", "attrctl.pipeline.dvcgen"], root)
+    run(["git", "init", "-q"], root)
+    run(["git", "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-q", "--allow-empty", "-m", "empty"], root)
+    run(["dvc", "init", "-q"], root)
+    run(["git", "add", "-A"], root)
+    run(["git", "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-q", "-m", "project"], root)
+    return root
+
+
+def copy_results(source: Path, root: Path, paths: list[str]) -> None:
+    """Copy outputs of a finished run into another project: inputs a test needs, built once per session."""
+    for rel in paths:
+        src, dst = source / rel, root / rel
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        (shutil.copytree if src.is_dir() else shutil.copy2)(src, dst)
+
+
+@pytest.fixture(scope="session")
+def snakemake_project(tmp_path_factory):
+    """The tiny profile's whole DAG, run once per session by Snakemake two jobs at a time: (project, seconds).
+    Tests that change its files put them back."""
+    root = git_project(tmp_path_factory.mktemp("smk") / "p")
+    start = time.perf_counter()
+    run(SNAKEMAKE, root)
+    return root, time.perf_counter() - start

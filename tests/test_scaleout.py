@@ -7,7 +7,7 @@ import json
 
 import pytest
 import yaml
-from conftest import PYTHON, REPO, make_project, run
+from conftest import PYTHON, REPO, copy_results, make_project, run
 
 CONFIGS = REPO / "configs" / "accelerate"
 
@@ -39,7 +39,7 @@ def commands(root) -> dict[str, str]:
 
 
 @pytest.mark.slow
-def test_two_processes_reach_the_weights_of_one(tmp_path):
+def test_two_processes_reach_the_weights_of_one(snakemake_project, tmp_path):
     """Two processes of 2 examples per step against one process accumulating 2 micro-batches of 2: the same
     micro-batches, weighted the same, so the weights agree to rounding (the sft weights are stored in bf16)."""
     from safetensors.torch import load_file
@@ -51,18 +51,7 @@ def test_two_processes_reach_the_weights_of_one(tmp_path):
     (root / "params.yaml").write_text(yaml.safe_dump(params))
     run([PYTHON, "-m", "attrctl.pipeline.dvcgen"], root)
     run(["dvc", "init", "--no-scm", "-q"], root)
-    run(
-        [
-            "snakemake",
-            "--cores",
-            "2",
-            "results/annotations/base/train1.jsonl",
-            "results/annotations/base/eval.jsonl",
-            "results/data/corpus.jsonl",
-            "results/data/tnt_train.jsonl",
-        ],
-        root,
-    )
+    copy_results(snakemake_project[0], root, ["results/annotations/base", "results/data", "results/models/base"])
     cmds = commands(root)
     single = {}
     for out, weights in WEIGHTS.items():

@@ -34,7 +34,6 @@ VALIDATE = """\
     outs:
       - {out}:
           persist: true  # a failed check must not delete the marker (Snakemake would then re-run everything)
-          cache: false
 """
 
 
