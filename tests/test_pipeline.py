@@ -258,7 +258,7 @@ def test_dvc_takes_over_snakemake_results_and_reruns_only_what_changed(snakemake
     assert planned_rules(root) == {"evaluate", "report"}
     status = json.loads(run(["dvc", "status", "--json"], root).stdout)
     assert {stage_rule(name) for name in status} - {"validate"} == {"evaluate", "report"}, status
-    out = run(["dvc", "repro", "evaluate@base"], root).stdout  # one of them, to keep the test short
+    out = run(["dvc", "repro", "evaluate-base"], root).stdout  # one of them, to keep the test short
     assert ran_stages(out) == {"validate", "evaluate"}, out
     # and back: `snakemake --touch` records DVC's outputs as current for the new params (README)
     run(["snakemake", "--touch", "--cores", "1"], root)
