@@ -103,7 +103,7 @@ def copy_results(source: Path, root: Path, paths: list[str]) -> None:
 @pytest.fixture(scope="session")
 def snakemake_project(tmp_path_factory):
     """The tiny profile's whole DAG, run once per session by Snakemake two jobs at a time: (project, seconds).
-    Tests that change its files put them back."""
+    Tests may change its params or code; each leaves Snakemake with nothing to do (or puts the file back)."""
     root = git_project(tmp_path_factory.mktemp("smk") / "p")
     start = time.perf_counter()
     run(SNAKEMAKE, root)

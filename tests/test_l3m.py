@@ -59,12 +59,12 @@ def test_a_satisfied_constraint_leaves_sft(tiny_model, tokenizer):
         {"prompt_ids": [10, 11], "target_ids": [12, 13, 14]},
     ]
     batch = collate(examples, tokenizer.pad_token_id)
-    batch["step"] = 9
+    batch.update(step=9, total_steps=10)  # what the training loop adds
     cfg = L3MConfig(mu_start=1e-6, mu_end=1e-6, generations=2, max_new_tokens=3)
     grads = []
     for make in (
         lambda m: SFT(),
-        lambda m: L3M(m, tokenizer, None, [Constraint(metric="length", bound=1000.0)], cfg, 10, 0.9, 0),
+        lambda m: L3M(m, tokenizer, None, [Constraint(metric="length", bound=1000.0)], cfg, 0.9, 0),
     ):
         model = copy.deepcopy(tiny_model).train().requires_grad_(True)
         loss, logs = make(model)(model, batch)
@@ -84,13 +84,13 @@ def test_a_violated_length_constraint_pushes_towards_shorter_samples(tiny_model,
     from attrctl.l3m.objective import L3M
 
     batch = collate([{"prompt_ids": [5, 6, 7], "target_ids": [8, 9]}], tokenizer.pad_token_id)
-    batch["step"] = 0
+    batch.update(step=0, total_steps=10)
     cfg = L3MConfig(generations=4, max_new_tokens=6)
     model = copy.deepcopy(tiny_model).train().requires_grad_(True)
-    _, logs = L3M(model, tokenizer, None, [Constraint(metric="length", bound=1.0)], cfg, 10, 1.0, 0)(model, batch)
+    _, logs = L3M(model, tokenizer, None, [Constraint(metric="length", bound=1.0)], cfg, 1.0, 0)(model, batch)
     assert logs["length_c_hat"] > 0 and logs["length_multiplier"] == pytest.approx(1.0)  # μ/s at μ = 1
     assert logs["length_mean"] > 1.0
-    mm, _ = L3M(model, tokenizer, None, [Constraint(metric="length", bound=1.0)], cfg, 10, 1.0, 0, {"length": 0.0})(
+    mm, _ = L3M(model, tokenizer, None, [Constraint(metric="length", bound=1.0)], cfg, 1.0, 0, {"length": 0.0})(
         model, batch
     )
     assert mm.item() == pytest.approx(logs["task"], rel=1e-5)  # mm with λ = 0 is SFT

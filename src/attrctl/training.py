@@ -127,7 +127,7 @@ def fit(
                 sync = accelerator.no_sync(model) if i < len(micro_batches) - 1 else contextlib.nullcontext()
                 with sync:
                     batch = collate([examples[j] for j in ids])
-                    batch["step"] = step  # for objectives with a schedule of their own (L3M's μ)
+                    batch.update(step=step, total_steps=total)  # for objectives with a schedule (L3M's μ)
                     with autocast():  # the forward passes; backward runs outside, in the dtypes they chose
                         loss, micro_logs = loss_fn(model, batch)
                     _check_finite(loss, micro_logs, step, scheduler.get_last_lr()[0], desc)

@@ -10,6 +10,7 @@ import csv
 import io
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -61,15 +62,13 @@ class Results:
 
 def read_benchmarks(folder) -> dict[str, dict]:
     """{"<rule>/<job>": first row} of Snakemake benchmark TSVs under `folder` (empty when there are none)."""
-    from pathlib import Path
-
     out = {}
     for path in sorted(Path(folder).rglob("*.tsv")) if folder and Path(folder).is_dir() else []:
         with path.open() as f:
             first = next(csv.DictReader(f, delimiter="\t"), None)
         if first:
             key = str(path.relative_to(folder).with_suffix(""))
-            out[key] = {k: float(v) for k, v in first.items() if v not in ("", "NA", "-") and _number(v)}
+            out[key] = {k: float(v) for k, v in first.items() if _number(v)}  # "NA", "-": not measured
     return out
 
 

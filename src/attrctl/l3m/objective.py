@@ -47,18 +47,17 @@ class L3M:
         oracle,
         constraints: list[Constraint],
         cfg: L3MConfig,
-        total_steps: int,
         top_p: float,
         seed: int,
         fixed: dict[str, float] | None = None,
     ):
         self.policy, self.tokenizer, self.oracle = policy, tokenizer, oracle
-        self.constraints, self.cfg, self.total, self.seed, self.fixed = constraints, cfg, total_steps, seed, fixed
+        self.constraints, self.cfg, self.seed, self.fixed = constraints, cfg, seed, fixed
         self.sampling = SampleConfig(k=cfg.generations, max_new_tokens=cfg.max_new_tokens, top_p=top_p)
 
     def __call__(self, model, batch):
-        step = int(batch["step"])
-        mu = mu_at(step, self.total, self.cfg.mu_start, self.cfg.mu_end)
+        step = int(batch["step"])  # the loop's global step and step count: μ's schedule
+        mu = mu_at(step, int(batch["total_steps"]), self.cfg.mu_start, self.cfg.mu_end)
         # 1) L_task: the likelihood of the corpus.
         logp, targets, mask = next_token_log_probs(model, batch)
         task = nll(logp, targets, mask)

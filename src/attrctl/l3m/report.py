@@ -60,7 +60,7 @@ def lengths_plot(cfg: Config, annotations: dict[str, list[dict]], path: Path) ->
     names = [m for m in annotations if m in ("base", "sft") or m.startswith(("l3m_len", "mm_len"))]
     fig, ax = plt.subplots(figsize=(7, 0.6 * len(names) + 1.5))
     if names:
-        ax.violinplot([[len(r["token_ids"]) or 0 for r in annotations[m]] for m in names], vert=False, showmeans=True)
+        ax.violinplot([[len(r["token_ids"]) for r in annotations[m]] for m in names], vert=False, showmeans=True)
         ax.set_yticks(range(1, len(names) + 1), names)
     for c in {c.bound for cs in cfg.l3m.constraints.values() for c in cs if c.metric == "length"}:
         ax.axvline(c, color="grey", linestyle="--", linewidth=1)

@@ -222,8 +222,10 @@ def report_inputs(config: dict[str, Any], experiment: str | None = None) -> dict
         "lm_eval": [paths.metrics(m, "lm_eval") for m in models],
         "annotations": [paths.annotations(m, "eval") for m in models],
         "nado": [paths.metrics("nado", n) for n in nado_names(sub)],
-        "train": [paths.metrics(m, "train") for m in trained_models(sub) + tnt + [m for m in models if m == "rl"]]
-        + [paths.metrics(m, "train") for m in models if m.startswith(("l3m_", "mm_"))],
+        "train": [
+            paths.metrics(m, "train")
+            for m in trained_models(sub) + tnt + [m for m in models if m == "rl" or m.startswith(("l3m_", "mm_"))]
+        ],
         "timing": schedule_timings(sub),
         "tnt": [paths.metrics(m, "tnt") for m in (["base", *tnt] if tnt else [])],
         "oracle": [paths.metrics("oracle", "heldout")],

@@ -21,8 +21,6 @@ def main(argv: list[str] | None = None) -> None:
     cli.training_arguments(p)
     args = p.parse_args(argv)
     cfg = cli.start(args)
-    import math
-
     from attrctl import models, oracles, runtime, training
     from attrctl.batch import collate
     from attrctl.config import sections
@@ -39,16 +37,12 @@ def main(argv: list[str] | None = None) -> None:
         examples = read_jsonl(args.data)
         run.log_input(args.data, "training")
         train_cfg = cfg.l3m.train
-        total = train_cfg.max_steps or train_cfg.epochs * math.ceil(
-            len(examples) / (train_cfg.batch_size * train_cfg.grad_accum)
-        )
         objective = L3M(
             policy,
             tokenizer,
             oracles.build(cfg.oracle.name, cfg.oracle, args.oracle),
             cfg.l3m.constraints[constraint_set],
             cfg.l3m,
-            total,
             cfg.sample.top_p,
             cfg.seed,
             fixed=cfg.l3m.mm_weights if kind == "mm" else None,

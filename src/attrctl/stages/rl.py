@@ -3,7 +3,6 @@ completion, KL penalty to the base model p0; resumes from its last checkpoint af
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from attrctl.stages import cli
@@ -41,8 +40,7 @@ def main(argv: list[str] | None = None) -> None:
         write_json(args.metrics, metrics)
         run.log_metrics(metrics)
         run.log_model(args.out, "rl")
-    shutil.rmtree(args.checkpoints, ignore_errors=True)
-    print("  ".join(f"{k}={v:.4g}" for k, v in metrics.items() if k != "history"))
+    cli.finished(args, metrics)
 
 
 if __name__ == "__main__":

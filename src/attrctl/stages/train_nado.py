@@ -7,9 +7,6 @@ Diagnostics: AUROC of the final-position estimate, ECE and reliability diagram o
 
 from __future__ import annotations
 
-import hashlib
-import json
-import shutil
 from pathlib import Path
 
 from attrctl.stages import cli
@@ -28,7 +25,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--plot", type=Path, required=True, help="output: reliability diagram (.png)")
     args = p.parse_args(argv)
     cfg = cli.start(args)
-    from attrctl import models, plots, runtime
+    from attrctl import models, plots, runtime, training
     from attrctl.config import sections
     from attrctl.io import atomic_path, read_jsonl, write_json
     from attrctl.nado import diagnostics, model, train
@@ -45,10 +42,8 @@ def main(argv: list[str] | None = None) -> None:
         else:
             nado_model = model.build(base, cfg.nado.trunk, cfg.nado.layers, cfg.nado.lora_rank)
         train.make_trainable(nado_model)
-        fingerprint = hashlib.sha256(
-            json.dumps([sections(cfg, ["nado", "seed"]), args.name, str(args.warm_start)]).encode()
-            + args.train.read_bytes()
-        ).hexdigest()
+        tracked = {**sections(cfg, ["nado", "seed"]), "warm_start": str(args.warm_start)}
+        fingerprint = training.fingerprint(tracked, args.name, args.train)
         history, cache_seconds = train.train(
             base,
             nado_model,
@@ -80,8 +75,7 @@ def main(argv: list[str] | None = None) -> None:
         run.log_metrics(metrics)
         run.log_artifact(args.plot, "plots")
         run.log_model(args.out, f"nado-{args.name}")
-    shutil.rmtree(args.checkpoints, ignore_errors=True)
-    print("  ".join(f"{k}={v:.4g}" for k, v in metrics.items()))
+    cli.finished(args, metrics)
 
 
 if __name__ == "__main__":
