@@ -24,3 +24,33 @@ def test_help(stage, capsys):
     first = " ".join(module.__doc__.strip().split("\n\n")[0].split())
     assert first in " ".join(text.split()), "the description must not break mid-sentence"
     assert "--params" in text and "--log-file" in text
+
+
+DOC = """A stage.
+
+Options:
+  --name NAME        a string
+  --model PATH       input: a path
+  [--guide PATH]     input: an optional path
+  --samples PATHS    inputs: one or more paths
+
+What the stage does, at length.
+"""
+
+
+def test_the_docstring_declares_the_options():
+    from pathlib import Path
+
+    from attrctl.stages import cli
+
+    p = cli.parser(DOC, None, training=True)
+    args = p.parse_args(
+        ["--name", "x", "--model", "m", "--samples", "a", "b", "--checkpoints", "c", "--out", "o", "--metrics", "t"]
+    )
+    assert (args.name, args.model, args.guide, args.samples) == ("x", Path("m"), None, [Path("a"), Path("b")])
+    assert args.checkpoints == Path("c") and args.out == Path("o")
+    with pytest.raises(SystemExit):  # --model is required
+        p.parse_args(["--name", "x", "--samples", "a", "--checkpoints", "c", "--out", "o", "--metrics", "t"])
+    assert p.epilog == "What the stage does, at length."
+    with pytest.raises(ValueError, match="--bad"):
+        cli.parser("A stage.\n\nOptions:\n  --bad thing\n", None)

@@ -14,7 +14,7 @@ from attrctl.finetune.objectives import SFT, NadoReg
 from attrctl.nado import decode, model, qstar, train
 from attrctl.nado.diagnostics import diagnostics
 from attrctl.runtime import Precision
-from attrctl.training import fit
+from attrctl.training import Job, fit
 
 DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.cuda)]
 EXAMPLES = [
@@ -41,7 +41,7 @@ def test_a_mixed_precision_step_moves_every_trained_weight(tmp_path, tiny_model,
     policy = copy.deepcopy(tiny_model).to(device).float().train().requires_grad_(True)
     before = {k: v.detach().clone() for k, v in policy.named_parameters()}
     cfg = TrainConfig(lr=1e-5, epochs=1, batch_size=2, max_grad_norm=0.0)
-    fit(policy, SFT(), EXAMPLES, lambda b: collate(b, 0), cfg, 0, tmp_path / "c", "fp", precision=bf16(device))
+    fit(policy, SFT(), EXAMPLES, lambda b: collate(b, 0), cfg, 0, Job(tmp_path / "c", "fp", precision=bf16(device)))
     for name, param in policy.named_parameters():
         assert param.dtype == torch.float32, name
         assert not torch.equal(param.detach(), before[name]), f"{name} did not move"
@@ -80,7 +80,9 @@ def test_nado_training_and_guided_decoding_with_a_bf16_base(tmp_path, tiny_model
         {"prompt_id": "b", "prompt_ids": [5, 6], "token_ids": [12, 13], "toxicity": 0.9, "logprobs": [-1.0] * 2},
     ]
     cfg = NadoConfig(consistency_top_k=8, train=TrainConfig(lr=1e-3, epochs=2, batch_size=2))
-    history, _ = train.train(base, nado_model, rows, cfg, 0.5, 1.0, 0, 0, tmp_path / "n", "fp", precision=bf16(device))
+    history, _ = train.train(
+        base, nado_model, rows, cfg, 0.5, 1.0, 0, 0, Job(tmp_path / "n", "fp", precision=bf16(device))
+    )
     assert all(torch.isfinite(torch.tensor(h["loss"])) for h in history)
     metrics, _ = diagnostics(base, nado_model, rows, 0.5, 0)  # the full-vocabulary path reads the cached states
     assert 0.0 <= metrics["nado_r_x_mean"] <= 1.0

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from attrctl.config import TrainConfig
-from attrctl.training import epoch_order, fit
+from attrctl.training import Job, epoch_order, fit
 
 CFG = TrainConfig(lr=1e-2, epochs=3, batch_size=2, grad_accum=2, checkpoint_every=2)
 EXAMPLES = [{"x": [float(i), float(i % 3)], "y": float(i % 2)} for i in range(10)]
@@ -49,14 +49,14 @@ def test_epoch_order_depends_on_seed_and_epoch_only():
 
 def test_resume_after_a_kill_reaches_the_same_weights(tmp_path):
     reference = fresh()
-    history = fit(reference, make_loss(reference), EXAMPLES, collate, CFG, 0, tmp_path / "a", "fp")
+    history = fit(reference, make_loss(reference), EXAMPLES, collate, CFG, 0, Job(tmp_path / "a", "fp"))
     assert len(history) == 9  # 3 epochs x ceil(10 / (2 x 2)) steps
 
     model = fresh()
     with pytest.raises(Killed):  # dies in the 13th micro-batch: step 7, after the checkpoint of step 6
-        fit(model, make_loss(model, kill_at=13), EXAMPLES, collate, CFG, 0, tmp_path / "b", "fp")
+        fit(model, make_loss(model, kill_at=13), EXAMPLES, collate, CFG, 0, Job(tmp_path / "b", "fp"))
     resumed = fresh()  # a new process: fresh weights, everything else from the checkpoint
-    history_b = fit(resumed, make_loss(resumed), EXAMPLES, collate, CFG, 0, tmp_path / "b", "fp")
+    history_b = fit(resumed, make_loss(resumed), EXAMPLES, collate, CFG, 0, Job(tmp_path / "b", "fp"))
     assert [h["step"] for h in history_b] == list(range(1, 10))
     for a, b in zip(reference.state_dict().values(), resumed.state_dict().values(), strict=True):
         assert torch.equal(a, b)
@@ -64,11 +64,11 @@ def test_resume_after_a_kill_reaches_the_same_weights(tmp_path):
 
 def test_checkpoint_of_another_config_is_not_resumed(tmp_path):
     model = fresh()
-    fit(model, make_loss(model), EXAMPLES, collate, CFG, 0, tmp_path / "c", "fp-1")
+    fit(model, make_loss(model), EXAMPLES, collate, CFG, 0, Job(tmp_path / "c", "fp-1"))
     other = fresh()
     untouched = copy.deepcopy(other.state_dict())
     history = fit(
-        other, make_loss(other), EXAMPLES, collate, CFG.model_copy(update={"epochs": 1}), 0, tmp_path / "c", "fp-2"
+        other, make_loss(other), EXAMPLES, collate, CFG.model_copy(update={"epochs": 1}), 0, Job(tmp_path / "c", "fp-2")
     )
     assert [h["step"] for h in history] == [1, 2, 3]  # started from scratch
     assert any(not torch.equal(untouched[k], v) for k, v in other.state_dict().items())
@@ -79,20 +79,22 @@ def test_a_non_finite_loss_stops_training_with_the_step_and_terms(tmp_path):
 
     model = fresh()
     with pytest.raises(NonFiniteError, match=r"step 2 \(loss=(nan|inf).*learning rate"):  # lr 1e30: step 2 explodes
-        fit(model, make_loss(model), EXAMPLES, collate, CFG.model_copy(update={"lr": 1e30}), 0, tmp_path / "d", "x")
+        fit(
+            model, make_loss(model), EXAMPLES, collate, CFG.model_copy(update={"lr": 1e30}), 0, Job(tmp_path / "d", "x")
+        )
     bad = [{"x": [1.0, 1.0], "y": float("nan")}] * 4
     with pytest.raises(NonFiniteError, match="step 1"):
-        fit(fresh(), make_loss(fresh()), bad, collate, CFG, 0, tmp_path / "e", "y")
+        fit(fresh(), make_loss(fresh()), bad, collate, CFG, 0, Job(tmp_path / "e", "y"))
     assert not (tmp_path / "e" / "progress.json").exists()
 
 
 def test_resumed_history_keeps_the_time_of_the_whole_training(tmp_path):
     model = fresh()
     with pytest.raises(Killed):
-        fit(model, make_loss(model, kill_at=13), EXAMPLES, collate, CFG, 0, tmp_path / "f", "fp")
+        fit(model, make_loss(model, kill_at=13), EXAMPLES, collate, CFG, 0, Job(tmp_path / "f", "fp"))
     before = [h["seconds"] for h in fit.__globals__["_load_progress"](tmp_path / "f", "fp")["history"]]
     resumed = fresh()
-    history = fit(resumed, make_loss(resumed), EXAMPLES, collate, CFG, 0, tmp_path / "f", "fp")
+    history = fit(resumed, make_loss(resumed), EXAMPLES, collate, CFG, 0, Job(tmp_path / "f", "fp"))
     seconds = [h["seconds"] for h in history]
     assert seconds[: len(before)] == before and all(b >= a for a, b in zip(seconds, seconds[1:], strict=False))
 
@@ -102,5 +104,5 @@ def test_a_second_writer_of_a_checkpoint_directory_gets_a_clear_error(tmp_path):
 
     model = fresh()
     with _locked(tmp_path / "g"), pytest.raises(CheckpointInUse, match="being written by another process"):
-        fit(model, make_loss(model), EXAMPLES, collate, CFG, 0, tmp_path / "g", "fp")
-    fit(model, make_loss(model), EXAMPLES, collate, CFG, 0, tmp_path / "g", "fp")  # free again
+        fit(model, make_loss(model), EXAMPLES, collate, CFG, 0, Job(tmp_path / "g", "fp"))
+    fit(model, make_loss(model), EXAMPLES, collate, CFG, 0, Job(tmp_path / "g", "fp"))  # free again

@@ -10,6 +10,7 @@ and `.inf` / `.nan` are refused. Importing this module must stay cheap (no torch
 from __future__ import annotations
 
 import functools
+import operator
 import os
 import re
 import socket
@@ -623,6 +624,6 @@ def load(path: str | Path = "params.yaml") -> Config:
 
 
 def sections(cfg: Config, names: list[str]) -> dict[str, Any]:
-    """The named top-level sections as plain data (what a stage logs as its MLflow params)."""
+    """The named sections or dotted keys (`nado.delta`) as plain data (what a stage logs as its MLflow params)."""
     dumped = cfg.model_dump(mode="json")
-    return {name: dumped[name] for name in names}
+    return {name: functools.reduce(operator.getitem, name.split("."), dumped) for name in names}

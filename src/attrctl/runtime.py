@@ -24,8 +24,9 @@ def prepare_env(runtime: RuntimeConfig) -> None:
     os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
 
 
-def setup_torch(runtime: RuntimeConfig, seed: int):
-    """Seed everything, fix threads, make CPU kernels deterministic; return the torch device."""
+def setup_torch(runtime: RuntimeConfig, seed: int) -> Precision:
+    """Seed everything, fix threads, make CPU kernels deterministic; return how this process computes (its
+    device and precision)."""
     import numpy as np
     import torch
 
@@ -35,7 +36,7 @@ def setup_torch(runtime: RuntimeConfig, seed: int):
     np.random.seed(seed)
     torch.manual_seed(seed)
     torch.use_deterministic_algorithms(True, warn_only=True)
-    return device_for(runtime)
+    return Precision(runtime, device_for(runtime))
 
 
 def device_for(runtime: RuntimeConfig):

@@ -17,6 +17,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,19 @@ def _load_progress(checkpoint_dir: Path, fingerprint: str) -> dict | None:
     return state
 
 
+@dataclass
+class Job:
+    """One training job's bookkeeping: its checkpoint directory (resumed only by a job with the same
+    `fingerprint`), its progress-bar label, its mixed precision (attrctl.runtime.Precision; None: fp32) and
+    `on_step(logs)`, which sees each step's logs as they come (live curves)."""
+
+    checkpoint_dir: Path
+    fingerprint: str
+    desc: str = "train"
+    precision: Any = None
+    on_step: Callable[[dict[str, float]], None] | None = None
+
+
 def fit(
     model: torch.nn.Module,
     loss_fn: LossFn,
@@ -54,19 +68,15 @@ def fit(
     collate: Callable[[list], dict[str, Any]],
     cfg: TrainConfig,
     seed: int,
-    checkpoint_dir: Path,
-    fingerprint: str,
-    desc: str = "train",
-    precision=None,
-    on_step: Callable[[dict[str, float]], None] | None = None,
+    job: Job,
 ) -> list[dict[str, float]]:
     """Optimise the trainable parameters of `model` on `loss_fn` over `examples`; returns the per-step logs
     (each with `seconds`: the training time so far, resumed runs included).
 
     `loss_fn(model, batch)` returns (loss, logs) for `batch = collate(list of examples)` and `model` as the
     loop prepared it (wrapped for distributed training: its forward pass syncs the gradients). Only parameters with
-    `requires_grad` are optimised; they stay fp32 and `precision` (attrctl.runtime.Precision) sets the autocast
-    of the forward passes. `on_step(logs)` sees each step's logs as they come (live curves). A non-finite loss
+    `requires_grad` are optimised; they stay fp32 and the job's precision sets the autocast of the forward
+    passes. A non-finite loss
     or gradient stops training with an error, and nothing is saved. The checkpoint directory is left in place;
     the caller removes it once the final weights are safely written.
     """
@@ -74,6 +84,7 @@ def fit(
     from accelerate.utils import set_seed
     from transformers import get_scheduler
 
+    checkpoint_dir, desc, precision = job.checkpoint_dir, job.desc, job.precision
     accelerator = Accelerator(cpu=not torch.cuda.is_available())
     set_seed(seed)
     rows_per_step = cfg.batch_size * cfg.grad_accum * accelerator.num_processes
@@ -90,7 +101,7 @@ def fit(
     # Hold the checkpoint directory while training: a second writer gets a clear error instead of resuming from
     # a live checkpoint (the lock goes with the process, so a killed run does not block its re-run).
     with _locked(checkpoint_dir) if accelerator.is_main_process else contextlib.nullcontext():
-        progress = _load_progress(checkpoint_dir, fingerprint)
+        progress = _load_progress(checkpoint_dir, job.fingerprint)
         start, history = 0, []
         if progress is not None:
             accelerator.load_state(str(checkpoint_dir / progress["state"]))
@@ -141,11 +152,11 @@ def fit(
             optimizer.zero_grad()
             logs.update(step=step + 1, epoch=epoch, lr=scheduler.get_last_lr()[0], seconds=time.perf_counter() - clock)
             history.append(logs)
-            if on_step is not None:
-                on_step(logs)
+            if job.on_step is not None:
+                job.on_step(logs)
             bar.set_postfix({k: f"{v:.4g}" for k, v in logs.items() if k in ("loss", "bce", "kl", "task")})
             if (step + 1) % cfg.checkpoint_every == 0 or (step + 1) % steps_per_epoch == 0 or step + 1 == total:
-                _checkpoint(accelerator, checkpoint_dir, step + 1, history, fingerprint)
+                _checkpoint(accelerator, checkpoint_dir, step + 1, history, job.fingerprint)
     model.eval()
     return history
 

@@ -8,7 +8,6 @@ trunk and the head rows it needs.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import torch
 
@@ -137,13 +136,10 @@ def train(
     temperature: float,
     seed: int,
     pad_id: int,
-    checkpoint_dir: Path,
-    fingerprint: str,
-    desc: str = "train NADO",
-    precision=None,
-    on_step=None,
+    job: training.Job,
 ) -> tuple[list[dict], float]:
-    """(the training loop's per-step logs, seconds of the cache pass)."""
+    """Train `nado_model` on the labelled samples `rows` of `base` in the shared loop; returns (its per-step logs,
+    seconds of the cache pass)."""
     start = time.perf_counter()
     data = cache_base(base, examples(rows, cfg.label, threshold), pad_id, cfg.consistency_top_k)
     cache_seconds = time.perf_counter() - start
@@ -154,17 +150,4 @@ def train(
         mask, labels = batch["target_mask"].to(a.device), batch["labels"].to(a.device)
         return nado_loss(a, s, mask, labels, weights, cfg.lambda_cons)
 
-    history = training.fit(
-        nado_model,
-        loss_fn,
-        data,
-        lambda b: collate(b, pad_id),
-        cfg.train,
-        seed,
-        checkpoint_dir,
-        fingerprint,
-        desc,
-        precision,
-        on_step,
-    )
-    return history, cache_seconds
+    return training.fit(nado_model, loss_fn, data, lambda b: collate(b, pad_id), cfg.train, seed, job), cache_seconds

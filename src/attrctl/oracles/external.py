@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import time
 
+from attrctl.oracles import encoded_batches
+
 
 class ProfanityCheck:
     """The linear SVM shipped inside `alt-profanity-check` (no download). It measures profanity, not toxicity
@@ -49,15 +51,8 @@ class HFClassifier:
     def score(self, texts: list[str]) -> list[float]:
         scores: list[float] = []
         with self.torch.inference_mode():
-            for start in range(0, len(texts), self.batch_size):
-                enc = self.tokenizer(
-                    texts[start : start + self.batch_size],
-                    padding=True,
-                    truncation=True,
-                    max_length=512,
-                    return_tensors="pt",
-                )
-                logits = self.model(**enc).logits.float()
+            for _, output in encoded_batches(self.tokenizer, self.model, texts, self.batch_size, 512):
+                logits = output.logits.float()
                 multi = self.model.config.problem_type == "multi_label_classification" or logits.shape[-1] == 1
                 probs = logits.sigmoid() if multi else logits.softmax(-1)
                 scores += probs[:, min(self.index, probs.shape[-1] - 1)].tolist()

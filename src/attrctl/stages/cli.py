@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import signal
 import sys
 from pathlib import Path
@@ -10,11 +11,26 @@ from pathlib import Path
 from attrctl.config import Config, ConfigError, load
 from attrctl.runtime import is_main_process, prepare_env
 
+TRAINING = [
+    "--checkpoints PATH  resumable training state (removed when done)",
+    "--out PATH  output: the model's directory",
+    "--metrics PATH  output: training metrics and per-step history (.json)",
+]
+"""The options of every training stage besides its inputs: its checkpoint folder and its two outputs."""
+_OPTION = re.compile(r"(\[)?--([\w-]+) (NAME|PATH|PATHS)\]?\s+(\S.*)")
 
-def parser(doc: str | None, spec) -> argparse.ArgumentParser:
-    """A parser whose description is the module docstring's first paragraph and whose program name is the
-    command that runs it (`python -m attrctl.stages.<stage>`)."""
+
+def parser(doc: str | None, spec, training: bool = False) -> argparse.ArgumentParser:
+    """The stage's parser, built from its docstring: the first paragraph is the description, the `Options:`
+    block (up to a blank line) declares the options (the usage text is the one place they are written), the rest
+    is the epilog.
+
+    One option per line: `--flag PATH  help` is a required path, `[--flag PATH]` an optional one, `--flag PATHS`
+    one or more paths, `--flag NAME` a required string. A training stage (`training`) also takes TRAINING."""
     first, _, rest = (doc or "").strip().partition("\n\n")
+    rest, _, options = rest.partition("Options:\n")
+    options, _, after = options.partition("\n\n")  # the block ends at a blank line
+    rest = f"{rest.strip()}\n\n{after.strip()}"
     p = argparse.ArgumentParser(
         prog=f"python -m {spec.name}" if spec else None,
         description=" ".join(first.split()),
@@ -23,6 +39,13 @@ def parser(doc: str | None, spec) -> argparse.ArgumentParser:
     )
     p.add_argument("--params", type=Path, default=Path("params.yaml"), help="params file (default: params.yaml)")
     p.add_argument("--log-file", type=Path, help="also write everything the stage prints to this file")
+    for line in options.strip().splitlines() + (TRAINING if training else []):
+        match = _OPTION.fullmatch(line.strip())
+        if match is None:
+            raise ValueError(f"option line {line.strip()!r} is not `--flag KIND  help` (KIND: NAME, PATH, PATHS)")
+        optional, flag, kind, help = match.groups()
+        kwargs = {} if kind == "NAME" else {"type": Path, "nargs": "+" if kind == "PATHS" else None}
+        p.add_argument(f"--{flag}", required=not optional, metavar=kind, help=help, **kwargs)
     return p
 
 
@@ -50,10 +73,11 @@ def fail(message: str) -> None:
     raise SystemExit(2)
 
 
-def start(args: argparse.Namespace) -> Config:
-    """Validate params (exit 2 with the message on error), open the log, prepare the process environment.
-    SIGTERM (what Snakemake and schedulers send to stop a job) raises SystemExit, so temporary outputs are
-    removed and the MLflow run is marked FAILED on the way out."""
+def start(p: argparse.ArgumentParser, argv: list[str] | None) -> tuple[argparse.Namespace, Config]:
+    """Parse the command line, validate params (exit 2 with the message on error), open the log, prepare the
+    process environment. SIGTERM (what Snakemake and schedulers send to stop a job) raises SystemExit, so
+    temporary outputs are removed and the MLflow run is marked FAILED on the way out."""
+    args = p.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     if args.log_file and is_main_process():  # one log per job, written by the first of its processes
         args.log_file.parent.mkdir(parents=True, exist_ok=True)
@@ -64,14 +88,21 @@ def start(args: argparse.Namespace) -> Config:
     except ConfigError as err:
         fail(str(err))
     prepare_env(cfg.runtime)
-    return cfg
+    return args, cfg
 
 
-def training_arguments(p: argparse.ArgumentParser) -> None:
-    """What every training stage takes besides its inputs: its checkpoint folder and its two outputs."""
-    p.add_argument("--checkpoints", type=Path, required=True, help="resumable training state (removed when done)")
-    p.add_argument("--out", type=Path, required=True, help="output: the model's directory")
-    p.add_argument("--metrics", type=Path, required=True, help="output: training metrics and history (.json)")
+def fit_policy(run, args, cfg, policy, tokenizer, objective, examples, train_cfg, precision) -> list[dict]:
+    """Train a policy on corpus-style examples (read from `args.data`) with `objective` in the shared loop; every
+    step is logged live to the MLflow `run`. Its checkpoints in `args.checkpoints` resume only under the same
+    tracked params of the stage, model name and data. Returns the per-step history."""
+    from attrctl import training
+    from attrctl.batch import collate
+    from attrctl.config import STAGE_PARAMS, sections
+
+    fingerprint = training.fingerprint(sections(cfg, STAGE_PARAMS[run.stage]), args.name, args.data)
+    job = training.Job(args.checkpoints, fingerprint, f"{run.stage} {args.name}", precision, run.log_step)
+    pad = tokenizer.pad_token_id
+    return training.fit(policy, objective, examples, lambda b: collate(b, pad), train_cfg, cfg.seed, job)
 
 
 def save_trained(run, args, model, tokenizer, history, examples, epochs: int, dtype=None, extra=None) -> dict:

@@ -3,34 +3,30 @@
 Expected maximum toxicity, toxicity probability and mean toxicity under the oracle (overall and per prompt
 subset) and under the second oracle; conditional perplexity of the continuations under the reference model;
 dist-1/2/3.
+
+Options:
+  --name NAME         the model's name (MLflow run)
+  --annotations PATH  input: annotated eval samples (.jsonl)
+  --reference PATH    input: the model that scores perplexity
+  --out PATH          output: metrics (.json)
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from attrctl.stages import cli
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = cli.parser(__doc__, __spec__)
-    p.add_argument("--name", required=True, help="the model's name (MLflow run)")
-    p.add_argument("--annotations", type=Path, required=True, help="input: annotated eval samples (.jsonl)")
-    p.add_argument("--reference", type=Path, required=True, help="input: the model that scores perplexity")
-    p.add_argument("--out", type=Path, required=True, help="output: metrics (.json)")
-    args = p.parse_args(argv)
-    cfg = cli.start(args)
+    args, cfg = cli.start(cli.parser(__doc__, __spec__), argv)
     from attrctl import models, oracles, runtime
-    from attrctl.config import sections
     from attrctl.evaluation import toxicity
     from attrctl.io import read_jsonl, write_json
     from attrctl.tracking import stage_run
 
     with stage_run(cfg, args.params, "evaluate", args.name, model=args.name) as run:
-        run.log_params(sections(cfg, ["evaluate", "oracle", "sample"]))
-        device = runtime.setup_torch(cfg.runtime, cfg.seed)
+        precision = runtime.setup_torch(cfg.runtime, cfg.seed)
         rows = read_jsonl(args.annotations)
-        reference, tokenizer = models.load(args.reference, device, runtime.Precision(cfg.runtime, device).frozen)
+        reference, tokenizer = models.load(args.reference, precision.device, precision.frozen)
         n = cfg.evaluate.ppl_samples_per_prompt
         scored = [r for r in rows if n is None or r["sample"] < n]
         ppls = toxicity.conditional_perplexities(

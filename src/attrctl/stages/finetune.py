@@ -4,60 +4,44 @@ Models: sft, filter (flagged examples dropped), nado_reg_adaptive, the λ sweep 
 of the nado_reg schedules (nado_reg_i<k>, nado_reg, nado_reg_parallel_i<k>, nado_reg_parallel; see
 attrctl.finetune.schedule). Checkpoints every N steps; a killed run resumes where it stopped. For the nado_reg
 objectives the metrics include KL(p ‖ q*) on held-out prefixes before and after.
+
+Options:
+  --name NAME         the model to make, e.g. sft or nado_reg_i1
+  --data PATH         input: the corpus (.jsonl)
+  --init PATH         input: the model to start from (the teacher of q*)
+  [--guide PATH]      input: the NADO of q* (nado_reg objectives)
+  --heldout PATH      input: annotated eval samples (KL diagnostics)
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from attrctl.stages import cli
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = cli.parser(__doc__, __spec__)
-    p.add_argument("--name", required=True, help="the model to make, e.g. sft or nado_reg_i1")
-    p.add_argument("--data", type=Path, required=True, help="input: the corpus (.jsonl)")
-    p.add_argument("--init", type=Path, required=True, help="input: the model to start from (the teacher of q*)")
-    p.add_argument("--guide", type=Path, help="input: the NADO of q* (nado_reg objectives)")
-    p.add_argument("--heldout", type=Path, required=True, help="input: annotated eval samples (KL diagnostics)")
-    cli.training_arguments(p)
-    args = p.parse_args(argv)
-    cfg = cli.start(args)
+    args, cfg = cli.start(cli.parser(__doc__, __spec__, training=True), argv)
     import torch
 
-    from attrctl import models, runtime, training
-    from attrctl.batch import collate
-    from attrctl.config import sections
+    from attrctl import models, runtime
     from attrctl.finetune import corpus, schedule, setup
     from attrctl.io import read_jsonl
     from attrctl.tracking import stage_run
 
     plan = schedule.finetune_plan(args.name, cfg.nado_reg.iterations)
     with stage_run(cfg, args.params, "finetune", args.name, model=args.name, objective=plan.objective) as run:
-        run.log_params({**sections(cfg, ["finetune", "nado_reg", "seed"]), "plan": plan.__dict__})
-        device = runtime.setup_torch(cfg.runtime, cfg.seed)
-        precision = runtime.Precision(cfg.runtime, device)
-        policy, tokenizer = models.load(args.init, device, trainable=True)
+        run.log_params({"plan": plan.__dict__})
+        precision = runtime.setup_torch(cfg.runtime, cfg.seed)
+        policy, tokenizer = models.load(args.init, precision.device, trainable=True)
         policy = setup.with_adapters(policy, cfg.finetune.lora_rank)
-        objective, teacher, guide = setup.objective(plan, cfg, args.init, args.guide, device, precision.frozen)
+        objective, teacher, guide = setup.objective(
+            plan, cfg, args.init, args.guide, precision.device, precision.frozen
+        )
         examples = read_jsonl(args.data)
         run.log_input(args.data, "training")
         if plan.filtered:
             examples = corpus.unflagged(examples)
         train_cfg = cfg.finetune.train.model_copy(update={"epochs": cfg.finetune.train.epochs * plan.passes})
-        history = training.fit(
-            policy,
-            objective,
-            examples,
-            lambda b: collate(b, tokenizer.pad_token_id),
-            train_cfg,
-            cfg.seed,
-            args.checkpoints,
-            training.fingerprint(sections(cfg, ["finetune", "nado_reg", "nado", "seed"]), args.name, args.data),
-            desc=f"finetune {args.name}",
-            precision=precision,
-            on_step=run.log_step,
-        )
+        history = cli.fit_policy(run, args, cfg, policy, tokenizer, objective, examples, train_cfg, precision)
         if not runtime.is_main_process():  # under a multi-process launcher only the first process writes
             return
         policy = setup.merged(policy)

@@ -1,20 +1,19 @@
 """Make `nado_decode` a model like the others: a directory holding only guided.json, which names the base model,
-the NADO (with its weights' hash, so a retrained NADO re-runs what depends on it) and δ."""
+the NADO (with its weights' hash, so a retrained NADO re-runs what depends on it) and δ.
+
+Options:
+  --base PATH  input: the base model's directory
+  --nado PATH  input: the NADO's directory
+  --out PATH   output: the guided model's directory
+"""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from attrctl.stages import cli
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = cli.parser(__doc__, __spec__)
-    p.add_argument("--base", type=Path, required=True, help="input: the base model's directory")
-    p.add_argument("--nado", type=Path, required=True, help="input: the NADO's directory")
-    p.add_argument("--out", type=Path, required=True, help="output: the guided model's directory")
-    args = p.parse_args(argv)
-    cfg = cli.start(args)
+    args, cfg = cli.start(cli.parser(__doc__, __spec__), argv)
     from attrctl.io import atomic_path
     from attrctl.nado.decode import write_guided_dir
 

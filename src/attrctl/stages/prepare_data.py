@@ -2,25 +2,23 @@
 
 The source is the embedded prompt set, a RealToxicityPrompts-style `.jsonl`, a ToxiGen `.txt` prompt file or
 `hf:<dataset>` (data.prompts); the split is stratified by prompt subset and seeded.
+
+Options:
+  --source NAME  prompt file, or hf:<dataset>
+  --train PATH   output: train prompts (.jsonl)
+  --eval PATH    output: eval prompts (.jsonl)
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 
 from attrctl.stages import cli
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = cli.parser(__doc__, __spec__)
-    p.add_argument("--source", required=True, help="prompt file, or hf:<dataset>")
-    p.add_argument("--train", type=Path, required=True, help="output: train prompts (.jsonl)")
-    p.add_argument("--eval", type=Path, required=True, help="output: eval prompts (.jsonl)")
-    args = p.parse_args(argv)
-    cfg = cli.start(args)
+    args, cfg = cli.start(cli.parser(__doc__, __spec__), argv)
     from attrctl import data
-    from attrctl.config import sections
     from attrctl.io import write_jsonl
     from attrctl.tracking import stage_run
 
@@ -29,7 +27,6 @@ def main(argv: list[str] | None = None) -> None:
     except data.PromptError as err:
         cli.fail(str(err))
     with stage_run(cfg, args.params, "prepare_data", "prompts") as run:
-        run.log_params(sections(cfg, ["data", "seed"]))
         if not args.source.startswith("hf:"):
             run.log_input(args.source, "prompts")
         write_jsonl(args.train, train)

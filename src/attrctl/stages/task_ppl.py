@@ -1,21 +1,20 @@
 """Task perplexity of one model: per-example perplexity of the held-out corpus targets given their prompts
-(mean, standard deviation and 95% interval over examples) — the utility the L3M table holds constraints against."""
+(mean, standard deviation and 95% interval over examples) — the utility the L3M table holds constraints against.
+
+Options:
+  --name NAME     the model's name
+  --model PATH    input: model directory
+  --heldout PATH  input: held-out corpus examples (.jsonl)
+  --out PATH      output: metrics (.json)
+"""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from attrctl.stages import cli
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = cli.parser(__doc__, __spec__)
-    p.add_argument("--name", required=True, help="the model's name")
-    p.add_argument("--model", type=Path, required=True, help="input: model directory")
-    p.add_argument("--heldout", type=Path, required=True, help="input: held-out corpus examples (.jsonl)")
-    p.add_argument("--out", type=Path, required=True, help="output: metrics (.json)")
-    args = p.parse_args(argv)
-    cfg = cli.start(args)
+    args, cfg = cli.start(cli.parser(__doc__, __spec__), argv)
     import numpy as np
 
     from attrctl import runtime, stats
@@ -25,9 +24,9 @@ def main(argv: list[str] | None = None) -> None:
     from attrctl.tracking import stage_run
 
     with stage_run(cfg, args.params, "task_ppl", args.name, model=args.name) as run:
-        device = runtime.setup_torch(cfg.runtime, cfg.seed)
-        model, tokenizer = load(args.model, device, runtime.Precision(cfg.runtime, device).frozen)
         pairs = [(e["prompt"], e["target"]) for e in read_jsonl(args.heldout)]
+        precision = runtime.setup_torch(cfg.runtime, cfg.seed)
+        model, tokenizer = load(args.model, precision.device, precision.frozen)
         ppls = np.array(conditional_perplexities(model, tokenizer, pairs, cfg.evaluate.ppl_batch_size))
         ppls = ppls[np.isfinite(ppls)]
         mean, lo, hi = stats.mean_ci(ppls, cfg.seed)

@@ -1,33 +1,30 @@
 """TNT training data: the base model's own generations of train block 1 (sampled and greedy) with token
 weights: −1 on the negative tokens of each oracle-flagged sample (the words that carry the oracle's evidence,
-mapped to their tokens), +1 elsewhere; a share of unflagged samples join as positives."""
+mapped to their tokens), +1 elsewhere; a share of unflagged samples join as positives.
+
+Options:
+  --samples PATHS   input: annotated base samples
+  --tokenizer PATH  input: the base model's directory
+  [--oracle PATH]   input: the trained embedding oracle's directory, when one is used
+  --out PATH        output: TNT training examples (.jsonl)
+"""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from attrctl.stages import cli
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = cli.parser(__doc__, __spec__)
-    p.add_argument("--samples", type=Path, nargs="+", required=True, help="input: annotated base samples")
-    p.add_argument("--tokenizer", type=Path, required=True, help="input: the base model's directory")
-    p.add_argument("--oracle", type=Path, help="input: the trained embedding oracle's directory, when one is used")
-    p.add_argument("--out", type=Path, required=True, help="output: TNT training examples (.jsonl)")
-    args = p.parse_args(argv)
-    cfg = cli.start(args)
+    args, cfg = cli.start(cli.parser(__doc__, __spec__), argv)
     from transformers import AutoTokenizer
 
     from attrctl import oracles
-    from attrctl.config import sections
     from attrctl.io import read_jsonl, write_jsonl
     from attrctl.tnt import data
     from attrctl.tnt.annotate import Annotator
     from attrctl.tracking import stage_run
 
     with stage_run(cfg, args.params, "tnt_data", "tnt_train") as run:
-        run.log_params(sections(cfg, ["tnt", "seed"]))
         oracle = oracles.build(cfg.oracle.name, cfg.oracle, args.oracle)
         tokenizer = AutoTokenizer.from_pretrained(str(args.tokenizer))
         rows = [r for path in args.samples for r in read_jsonl(path)]

@@ -3,28 +3,26 @@
 The NADO reads the hidden states of the model the samples came from (p_{k-1}); it warm-starts from the previous
 iteration's NADO when one is given, checkpoints every N steps and each epoch, and resumes after a kill.
 Diagnostics: AUROC of the final-position estimate, ECE and reliability diagram of R(x), consistency gap.
+
+Options:
+  --name NAME          the NADO's name, e.g. sequential_iter1
+  --model PATH         input: the model the samples came from
+  --train PATH         input: annotated samples to train on
+  --heldout PATH       input: annotated eval samples of the same model
+  [--warm-start PATH]  input: the NADO to start from
+  --checkpoints PATH   resumable training state (removed when done)
+  --out PATH           output: the NADO's directory
+  --metrics PATH       output: diagnostics (.json)
+  --plot PATH          output: reliability diagram (.png)
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from attrctl.stages import cli
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = cli.parser(__doc__, __spec__)
-    p.add_argument("--name", required=True, help="the NADO's name, e.g. sequential_iter1")
-    p.add_argument("--model", type=Path, required=True, help="input: the model the samples came from")
-    p.add_argument("--train", type=Path, required=True, help="input: annotated samples to train on")
-    p.add_argument("--heldout", type=Path, required=True, help="input: annotated eval samples of the same model")
-    p.add_argument("--warm-start", type=Path, help="input: the NADO to start from")
-    p.add_argument("--checkpoints", type=Path, required=True, help="resumable training state (removed when done)")
-    p.add_argument("--out", type=Path, required=True, help="output: the NADO's directory")
-    p.add_argument("--metrics", type=Path, required=True, help="output: diagnostics (.json)")
-    p.add_argument("--plot", type=Path, required=True, help="output: reliability diagram (.png)")
-    args = p.parse_args(argv)
-    cfg = cli.start(args)
+    args, cfg = cli.start(cli.parser(__doc__, __spec__), argv)
     from attrctl import models, plots, runtime, training
     from attrctl.config import sections
     from attrctl.io import atomic_path, read_jsonl, write_json
@@ -32,10 +30,8 @@ def main(argv: list[str] | None = None) -> None:
     from attrctl.tracking import stage_run
 
     with stage_run(cfg, args.params, "train_nado", args.name, nado=args.name) as run:
-        run.log_params(sections(cfg, ["nado", "seed"]))
-        device = runtime.setup_torch(cfg.runtime, cfg.seed)
-        precision = runtime.Precision(cfg.runtime, device)
-        base, tokenizer = models.load(args.model, device, precision.frozen)
+        precision = runtime.setup_torch(cfg.runtime, cfg.seed)
+        base, tokenizer = models.load(args.model, precision.device, precision.frozen)
         run.log_input(args.train, "training")
         if args.warm_start:
             nado_model = model.load(args.warm_start, base)
@@ -44,20 +40,10 @@ def main(argv: list[str] | None = None) -> None:
         train.make_trainable(nado_model)
         tracked = {**sections(cfg, ["nado", "seed"]), "warm_start": str(args.warm_start)}
         fingerprint = training.fingerprint(tracked, args.name, args.train)
+        job = training.Job(args.checkpoints, fingerprint, f"train NADO {args.name}", precision, run.log_step)
+        rows, pad = read_jsonl(args.train), tokenizer.pad_token_id
         history, cache_seconds = train.train(
-            base,
-            nado_model,
-            read_jsonl(args.train),
-            cfg.nado,
-            cfg.oracle.threshold,
-            cfg.sample.temperature,
-            cfg.seed,
-            tokenizer.pad_token_id,
-            args.checkpoints,
-            fingerprint,
-            desc=f"train NADO {args.name}",
-            precision=precision,
-            on_step=run.log_step,
+            base, nado_model, rows, cfg.nado, cfg.oracle.threshold, cfg.sample.temperature, cfg.seed, pad, job
         )
         if not runtime.is_main_process():  # under a multi-process launcher only the first process writes
             return

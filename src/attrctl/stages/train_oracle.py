@@ -3,27 +3,24 @@
 Training texts: one half of the ToxiGen statements (hateful vs neutral, 8 groups) plus project-written explicit
 insults and benign sentences (resources/oracle_extra.jsonl). The other half of the statements is held out; its
 AUROC, accuracy and the share flagged at oracle.threshold are the oracle's table.
+
+Options:
+  --statements PATH  input: ToxiGen statements (.jsonl)
+  --extra PATH       input: further labelled texts (.jsonl)
+  --out PATH         output: the oracle's directory
+  --metrics PATH     output: held-out metrics (.json)
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from attrctl.stages import cli
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = cli.parser(__doc__, __spec__)
-    p.add_argument("--statements", type=Path, required=True, help="input: ToxiGen statements (.jsonl)")
-    p.add_argument("--extra", type=Path, required=True, help="input: further labelled texts (.jsonl)")
-    p.add_argument("--out", type=Path, required=True, help="output: the oracle's directory")
-    p.add_argument("--metrics", type=Path, required=True, help="output: held-out metrics (.json)")
-    args = p.parse_args(argv)
-    cfg = cli.start(args)
+    args, cfg = cli.start(cli.parser(__doc__, __spec__), argv)
     import numpy as np
 
     from attrctl import runtime, toxigen
-    from attrctl.config import sections
     from attrctl.io import atomic_path, read_jsonl, write_json
     from attrctl.oracles import embedding
     from attrctl.stats import auroc, auroc_ci
@@ -31,7 +28,6 @@ def main(argv: list[str] | None = None) -> None:
 
     runtime.setup_torch(cfg.runtime, cfg.seed)
     with stage_run(cfg, args.params, "train_oracle", "embedding") as run:
-        run.log_params(sections(cfg, ["oracle", "seed"]))
         run.log_input(args.statements, "training")
         run.log_input(args.extra, "training")
         train, heldout = toxigen.split(toxigen.load(args.statements), cfg.seed)

@@ -3,6 +3,9 @@
 The first job of every run: every other stage depends on its marker file, so a bad value or a bad prompt
 record stops the pipeline before anything is written. The marker's content never changes, so re-validating
 re-runs nothing downstream.
+
+Options:
+  --out PATH  output: the marker file
 """
 
 from __future__ import annotations
@@ -18,9 +21,7 @@ def main(argv: list[str] | None = None) -> None:
     p = cli.parser(__doc__, __spec__)
     p.add_argument("--prompts", help="input: the prompt source (checked record by record, then split)")
     p.add_argument("--dvc-yaml", type=Path, help="fail when this dvc.yaml is not the current DAG's (regenerate it)")
-    p.add_argument("--out", type=Path, required=True, help="output: the marker file")
-    args = p.parse_args(argv)
-    cfg = cli.start(args)
+    args, cfg = cli.start(p, argv)
     from attrctl import data
     from attrctl.io import write_text
 
