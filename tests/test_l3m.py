@@ -108,7 +108,10 @@ def test_the_l3m_table_says_met_only_when_the_interval_does(tmp_path):
     cfg = parse(raw)
 
     def rows(lengths):
-        return [{"prompt_id": f"p{i % 10}", "token_ids": [1] * n, "toxicity": 0.0} for i, n in enumerate(lengths)]
+        return [
+            {"prompt_id": f"p{i % 10}", "text": " ".join(["w"] * n) + ". More.", "toxicity": 0.0}
+            for i, n in enumerate(lengths)
+        ]
 
     annotations = {"l3m_len5": rows([2, 3] * 20), "mm_len5": rows([4, 7] * 20), "base": rows([9] * 40)}
     table = report.rows(cfg, ["base", "l3m_len5", "mm_len5"], annotations, {"l3m_len5": {"task_ppl": 12.0}})
@@ -119,3 +122,13 @@ def test_the_l3m_table_says_met_only_when_the_interval_does(tmp_path):
     report.lengths_plot(cfg, annotations, tmp_path / "l.png")
     report.multipliers_plot({}, tmp_path / "m.png")
     assert (tmp_path / "l.png").read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [(" It is fine. And more", 3), (" yes!", 1), ("\nA new line", 0), (" no end in sight", 4), ("", 0)],
+)
+def test_the_response_is_the_first_sentence(text, words):
+    from attrctl.l3m.constraints import response_length
+
+    assert response_length(text) == words

@@ -303,7 +303,8 @@ class Constraint(Section):
     """One average constraint E[g(x, y)] ≤ bound (sense `le`) or ≥ bound (`ge`) on the policy's own samples."""
 
     metric: Literal["length", "toxicity"]
-    """`length`: continuation tokens (relative to the bound in the barrier); `toxicity`: the oracle's score."""
+    """`length`: words of the response, the continuation's first sentence (attrctl.l3m.objective.response_length;
+    relative to the bound in the barrier); `toxicity`: the oracle's score."""
     bound: float = Field(gt=0.0)
     """b: the bound on the mean of the metric."""
     sense: Literal["le", "ge"] = "le"
@@ -314,10 +315,10 @@ class L3MConfig(Section):
     """L3M: constrained fine-tuning with a relaxed log barrier, and `mm`, the same constraints as fixed penalties."""
 
     constraints: dict[str, list[Constraint]] = {
-        "len6": [Constraint(metric="length", bound=6.0)],
-        "len10": [Constraint(metric="length", bound=10.0)],
-        "len14": [Constraint(metric="length", bound=14.0)],
-        "tox": [Constraint(metric="toxicity", bound=0.05)],
+        "len5": [Constraint(metric="length", bound=5.0)],
+        "len7": [Constraint(metric="length", bound=7.0)],
+        "len9": [Constraint(metric="length", bound=9.0)],
+        "tox": [Constraint(metric="toxicity", bound=0.15)],
     }
     """Models l3m_<name> (and mm_<name>) with their constraints."""
     mu_start: float = Field(1.0, gt=0.0)

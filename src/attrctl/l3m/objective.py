@@ -5,7 +5,9 @@
 with the barrier's gradient B′(ĉ_j) · ∇ĉ_j and ∇ĉ_j by the score function: mean_i (g_ij − ḡ_j(x_i)) ∇ log pθ(y_i|x_i),
 ḡ_j(x) the mean over the samples of the same prompt (a baseline that leaves the gradient unbiased). The `mm`
 baseline replaces B′(ĉ_j) by a fixed multiplier λ_j. A length constraint is measured relative to its bound
-(g = tokens / b, so ĉ = mean/b − 1), so one μ schedule serves constraints of any scale.
+(g = words / b, so ĉ = mean/b − 1), so one μ schedule serves constraints of any scale.
+
+The response whose length is bounded is its first sentence (attrctl.l3m.constraints).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from trl.trainer.utils import selective_log_softmax
 from attrctl.batch import collate, next_token_log_probs, nll
 from attrctl.config import Constraint, L3MConfig, SampleConfig
 from attrctl.l3m.barrier import barrier, barrier_slope, mu_at
+from attrctl.l3m.constraints import measure
 from attrctl.sampling import continuations
 
 
@@ -27,13 +30,6 @@ def sequence_log_probs(policy, prompts: list[list[int]], samples: list[list[int]
     logits = policy(input_ids=ids, attention_mask=mask).logits[:, :-1].float()
     token_logp = selective_log_softmax(logits, ids[:, 1:])  # log pθ(t_{j+1} | t<=j)
     return (token_logp * batch["target_mask"][:, 1:].to(device)).sum(-1)
-
-
-def measure(constraint: Constraint, samples: list[list[int]], texts: list[str], oracle) -> torch.Tensor:
-    """g of each sample, in the units ĉ is written in: tokens / bound for length, the score for toxicity."""
-    if constraint.metric == "length":
-        return torch.tensor([len(s) / constraint.bound for s in samples])
-    return torch.tensor(oracle.score(texts), dtype=torch.float32)
 
 
 class L3M:
@@ -73,7 +69,7 @@ class L3M:
         for constraint in self.constraints:
             name = constraint.metric
             sign = 1.0 if constraint.sense == "le" else -1.0
-            g = measure(constraint, samples, texts, self.oracle).to(seq_logp.device)
+            g = measure(constraint, texts, self.oracle).to(seq_logp.device)
             bound = 1.0 if name == "length" else constraint.bound
             # 4) ĉ_j: the mini-batch estimate of the constraint (≤ 0 when satisfied).
             c_hat = sign * (float(g.mean()) - bound)

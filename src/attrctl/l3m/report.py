@@ -10,13 +10,14 @@ import numpy as np
 
 from attrctl import stats
 from attrctl.config import Config
+from attrctl.l3m.constraints import response_length
 
 
 def measured(rows: list[dict], metric: str, seed: int) -> tuple[float, float, float]:
     """(mean, lower, upper) of a metric over eval samples, resampling prompts (each prompt's mean as a unit)."""
     per_prompt: dict[str, list[float]] = {}
     for r in rows:
-        value = len(r["token_ids"]) if metric == "length" else r["toxicity"]
+        value = response_length(r["text"]) if metric == "length" else r["toxicity"]
         per_prompt.setdefault(r["prompt_id"], []).append(value)
     return stats.mean_ci([float(np.mean(v)) for v in per_prompt.values()], seed)
 
@@ -30,7 +31,7 @@ def rows(cfg: Config, models: list[str], annotations: dict[str, list[dict]], tas
             continue
         name = model.split("_", 1)[1] if model.startswith(("l3m_", "mm_")) else None
         constraints = cfg.l3m.constraints[name] if name else [c for cs in cfg.l3m.constraints.values() for c in cs]
-        lengths = [len(r["token_ids"]) for r in annotations[model]]
+        lengths = [response_length(r["text"]) for r in annotations[model]]
         ppl = task_ppl.get(model, {})
         for c in {(c.metric, c.bound, c.sense): c for c in constraints}.values():
             mean, lo, hi = measured(annotations[model], c.metric, cfg.seed)
@@ -60,11 +61,11 @@ def lengths_plot(cfg: Config, annotations: dict[str, list[dict]], path: Path) ->
     names = [m for m in annotations if m in ("base", "sft") or m.startswith(("l3m_len", "mm_len"))]
     fig, ax = plt.subplots(figsize=(7, 0.6 * len(names) + 1.5))
     if names:
-        ax.violinplot([[len(r["token_ids"]) for r in annotations[m]] for m in names], vert=False, showmeans=True)
+        ax.violinplot([[response_length(r["text"]) for r in annotations[m]] for m in names], vert=False, showmeans=True)
         ax.set_yticks(range(1, len(names) + 1), names)
     for c in {c.bound for cs in cfg.l3m.constraints.values() for c in cs if c.metric == "length"}:
         ax.axvline(c, color="grey", linestyle="--", linewidth=1)
-    ax.set_xlabel("continuation length (tokens); dashed: the length bounds")
+    ax.set_xlabel("response length (words of the first sentence); dashed: the length bounds")
     ax.set_title("Response lengths on held-out prompts")
     save(fig, path)
 
