@@ -1,6 +1,10 @@
 """SLURM: the profiles send every GPU rule to the GPU partition with a gres; on the one-node cluster that
-scripts/slurm-local.sh sets up, the tiny DAG runs with every job a SLURM job, and a job killed with `scancel` is
-re-run by Snakemake on the next invocation and resumes from its checkpoint (`make test-slurm`)."""
+scripts/slurm-local.sh sets up, the tiny DAG runs with every job a SLURM job, and a job killed with
+`scancel --signal=TERM` is re-run by Snakemake on the next invocation and resumes from its checkpoint
+(`make test-slurm`).
+
+A plain `scancel` is not used: sacct then reports `CANCELLED by <uid>`, which snakemake-executor-plugin-slurm
+2.8.0 does not count as failed (it matches states exactly), so Snakemake waits for the job forever (README)."""
 
 from __future__ import annotations
 
@@ -77,7 +81,7 @@ def test_the_tiny_dag_runs_as_slurm_jobs_and_a_cancelled_job_resumes(tmp_path):
         time.sleep(0.5)
     job = subprocess.run(["squeue", "-h", "-o", "%i"], capture_output=True, text=True, check=True).stdout.split()
     assert len(job) == 1, job
-    subprocess.run(["scancel", job[0]], check=True)
+    subprocess.run(["scancel", "--signal=TERM", job[0]], check=True)  # the job's step stops as on a timeout
     assert proc.wait(timeout=600) != 0  # Snakemake reports the cancelled job and stops
     killed_at = json.loads(progress.read_text())["step"]
     again = run(target, root, timeout=1800)
