@@ -66,11 +66,10 @@ def ran_stages(dvc_output: str) -> set[str]:
     return {stage_rule(s) for s in re.findall(r"Running stage '([\w.@-]+)'", dvc_output)}
 
 
-def test_snakemake_runs_the_tiny_dag_fast(snakemake_project):
-    """One model per kind of method on the tiny profile: ~60 jobs, two at a time; each job costs ~8 s of
-    library start-up (torch, transformers, scikit-learn, MLflow) however small its model."""
-    root, seconds = snakemake_project
-    assert seconds < 540
+def test_snakemake_runs_the_tiny_dag(snakemake_project):
+    """One model per kind of method on the tiny profile: ~60 jobs, two at a time (~400 s here; each job costs
+    ~8 s of library start-up however small its model)."""
+    root = snakemake_project
     metrics = json.loads((root / "results/metrics/base/toxicity.json").read_text())
     for key in [
         "expected_max_toxicity",
@@ -120,7 +119,7 @@ def test_a_second_run_in_another_job_order_gives_identical_outputs(snakemake_pro
     """The fixture ran two jobs at a time; this runs one at a time (another order) in a fresh copy."""
     import hashlib
 
-    first, _ = snakemake_project
+    first = snakemake_project
     second = make_project(tmp_path / "again")
     run(["snakemake", "--cores", "1", *DETERMINISTIC], second)
     for target, inside in DETERMINISTIC.items():
@@ -133,7 +132,7 @@ def test_mlflow_holds_the_table_numbers(snakemake_project):
 
     from mlflow.tracking import MlflowClient
 
-    root, _ = snakemake_project
+    root = snakemake_project
     client = MlflowClient(f"sqlite:///{root}/results/mlflow.db")
     experiment = client.get_experiment_by_name("attrctl-tiny")
     runs = client.search_runs([experiment.experiment_id])
@@ -188,7 +187,7 @@ def test_the_mlflow_server_shows_the_runs(snakemake_project):
     import socket
     import urllib.request
 
-    root, _ = snakemake_project
+    root = snakemake_project
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -238,7 +237,7 @@ def test_the_mlflow_server_shows_the_runs(snakemake_project):
 
 
 def test_dvc_takes_over_snakemake_results_and_reruns_only_what_changed(snakemake_project):
-    root, _ = snakemake_project
+    root = snakemake_project
     run(["dvc", "commit", "-f", "-q"], root)  # hand Snakemake's outputs over to DVC (README)
     out = run(["dvc", "repro"], root).stdout
     assert ran_stages(out) == {"validate"}, out  # the always-run 1-second params check, nothing else
@@ -266,7 +265,7 @@ def test_dvc_takes_over_snakemake_results_and_reruns_only_what_changed(snakemake
 
 
 def test_editing_tnt_code_reruns_tnt_jobs_only(snakemake_project):
-    root, _ = snakemake_project
+    root = snakemake_project
     run(["dvc", "commit", "-f", "-q"], root)
     losses = root / "src/attrctl/tnt/losses.py"
     original = losses.read_text()
@@ -365,7 +364,7 @@ def test_killed_training_resumes_to_the_same_weights(snakemake_project, tmp_path
     (root / "params.yaml").write_text(yaml.safe_dump(params))
     run([PYTHON, "-m", "attrctl.pipeline.dvcgen"], root)
     run(["dvc", "init", "--no-scm", "-q"], root)
-    copy_results(snakemake_project[0], root, TRAINING_INPUTS)  # the overrides change training only
+    copy_results(snakemake_project, root, TRAINING_INPUTS)  # the overrides change training only
     cmd = command_of(root, weights_file)
     weights = root / weights_file
     run(cmd, root)  # uninterrupted
@@ -400,7 +399,7 @@ def test_killed_training_resumes_to_the_same_weights(snakemake_project, tmp_path
 def test_a_dvc_remote_carries_the_results_to_another_clone(snakemake_project, tmp_path):
     """push after a run, clone elsewhere, pull: `dvc status` is clean and, after `snakemake --touch`, Snakemake
     has nothing to do (README, Scaling out)."""
-    root, _ = snakemake_project
+    root = snakemake_project
     run(["dvc", "commit", "-f", "-q"], root)
     run(["dvc", "remote", "add", "-d", "store", str(tmp_path / "store")], root)
     run(["git", "add", "-A"], root)

@@ -51,7 +51,7 @@ def test_two_processes_reach_the_weights_of_one(snakemake_project, tmp_path):
     (root / "params.yaml").write_text(yaml.safe_dump(params))
     run([PYTHON, "-m", "attrctl.pipeline.dvcgen"], root)
     run(["dvc", "init", "--no-scm", "-q"], root)
-    copy_results(snakemake_project[0], root, ["results/annotations/base", "results/data", "results/models/base"])
+    copy_results(snakemake_project, root, ["results/annotations/base", "results/data", "results/models/base"])
     cmds = commands(root)
     single = {}
     for out, weights in WEIGHTS.items():
