@@ -20,20 +20,14 @@ from attrctl.sampling import generate
 def plain_generate(model, tokenizer, rows: list[dict], cfg: SampleConfig) -> int:
     """Generated tokens (up to EOS) of HF `generate` over the prompts, batch by batch."""
     per_batch = max(1, cfg.batch_size // cfg.k)
-    tokens = 0
+    nucleus = {"do_sample": True, "top_p": cfg.top_p, "temperature": cfg.temperature, "top_k": 0}
+    tokens, pad = 0, tokenizer.pad_token_id
     for start in range(0, len(rows), per_batch):
         texts = [p["text"] for p in rows[start : start + per_batch]]
         enc = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
         with torch.inference_mode():
             out = model.generate(
-                **enc,
-                do_sample=True,
-                top_p=cfg.top_p,
-                temperature=cfg.temperature,
-                top_k=0,
-                max_new_tokens=cfg.max_new_tokens,
-                num_return_sequences=cfg.k,
-                pad_token_id=tokenizer.pad_token_id,
+                **enc, **nucleus, max_new_tokens=cfg.max_new_tokens, num_return_sequences=cfg.k, pad_token_id=pad
             )
         new = out[:, enc.input_ids.shape[1] :]
         ended = (new == tokenizer.eos_token_id).int().cumsum(-1) > 0
