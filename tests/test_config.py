@@ -132,3 +132,13 @@ def test_bad_prompts_stop_validate_with_the_same_exit_code(tmp_path):
     proc = run(cmd, tmp_path, check=False)
     assert proc.returncode == 2 and "bad.jsonl:2: no prompt text" in proc.stderr
     assert not (tmp_path / "v").exists()
+
+
+def test_tracked_reads_sections_and_dotted_keys_from_either_config_form():
+    from attrctl.config import tracked
+
+    cfg = parse(merged({}))
+    values = tracked(cfg, "finetune")
+    assert values["nado.delta"] == cfg.nado.delta and values["seed"] == cfg.seed
+    assert values["finetune"]["train"]["lr"] == cfg.finetune.train.lr
+    assert tracked(cfg.model_dump(mode="json"), "finetune") == values

@@ -303,7 +303,7 @@ class Constraint(Section):
     """One average constraint E[g(x, y)] ≤ bound (sense `le`) or ≥ bound (`ge`) on the policy's own samples."""
 
     metric: Literal["length", "toxicity"]
-    """`length`: words of the response, the continuation's first sentence (attrctl.l3m.objective.response_length;
+    """`length`: words of the response, the continuation's first sentence (attrctl.l3m.constraints.response_length;
     relative to the bound in the barrier); `toxicity`: the oracle's score."""
     bound: float = Field(gt=0.0)
     """b: the bound on the mean of the metric."""
@@ -624,7 +624,9 @@ def load(path: str | Path = "params.yaml") -> Config:
     return parse({} if raw is None else raw, origin=str(path))
 
 
-def sections(cfg: Config, names: list[str]) -> dict[str, Any]:
-    """The named sections or dotted keys (`nado.delta`) as plain data (what a stage logs as its MLflow params)."""
-    dumped = cfg.model_dump(mode="json")
-    return {name: functools.reduce(operator.getitem, name.split("."), dumped) for name in names}
+def tracked(config: Config | dict[str, Any], stage: str) -> dict[str, Any]:
+    """The values of the params `stage` tracks (STAGE_PARAMS: sections or dotted keys such as `nado.delta`), from
+    a Config or Snakemake's plain config: the rule's `params:`, the stage's MLflow params, and what its checkpoints
+    must match to be resumed."""
+    data = config.model_dump(mode="json") if isinstance(config, Config) else config
+    return {key: functools.reduce(operator.getitem, key.split("."), data) for key in STAGE_PARAMS[stage]}

@@ -21,7 +21,7 @@ from typing import Any
 
 from filelock import FileLock
 
-from attrctl.config import STAGE_PARAMS, Config, sections
+from attrctl.config import Config, tracked
 from attrctl.runtime import is_main_process
 
 TRAINING_STAGES = ("train_nado", "finetune", "tnt_train", "rl")
@@ -103,7 +103,7 @@ class StageRun:
             tags = {"mlflow.parentRunId": self.parent_id, **self.tags, **environment()}
             self.run_id = self.client.create_run(self.experiment_id, run_name=self.run_name, tags=tags).info.run_id
             self.client.update_run(self.parent_id, status="RUNNING")
-        self.log_params(sections(self.cfg, STAGE_PARAMS[self.stage]))  # the params the stage's outputs depend on
+        self.log_params(tracked(self.cfg, self.stage))  # the params the stage's outputs depend on
         if self.stage in TRAINING_STAGES:
             from mlflow.system_metrics.system_metrics_monitor import SystemMetricsMonitor
 

@@ -76,9 +76,8 @@ def fit(
     `loss_fn(model, batch)` returns (loss, logs) for `batch = collate(list of examples)` and `model` as the
     loop prepared it (wrapped for distributed training: its forward pass syncs the gradients). Only parameters with
     `requires_grad` are optimised; they stay fp32 and the job's precision sets the autocast of the forward
-    passes. A non-finite loss
-    or gradient stops training with an error, and nothing is saved. The checkpoint directory is left in place;
-    the caller removes it once the final weights are safely written.
+    passes. A non-finite loss or gradient stops training with an error, and nothing is saved. The checkpoint
+    directory is left in place; the caller removes it once the final weights are safely written.
     """
     from accelerate import Accelerator
     from accelerate.utils import set_seed

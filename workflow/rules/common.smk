@@ -1,6 +1,7 @@
 # Validate params before any job runs; the helpers every rule uses (paths from attrctl.pipeline.paths).
 import os
 
+from attrctl.config import tracked
 from attrctl.pipeline import paths
 from attrctl.pipeline.rules import (
     EXPERIMENTS,
@@ -20,7 +21,6 @@ from attrctl.pipeline.rules import (
     task_files,
     tnt_models,
     threads,
-    tracked,
     trained_models,
     validated,
 )

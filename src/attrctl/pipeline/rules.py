@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import attrctl
-from attrctl.config import STAGE_PARAMS, ConfigError, load, parse
+from attrctl.config import ConfigError, load, parse
 from attrctl.finetune import schedule
 from attrctl.pipeline import paths
 from attrctl.tnt.data import model_names as tnt_model_names
@@ -44,17 +44,6 @@ def gpu_per_job(config: dict[str, Any]) -> int:
     device = config["runtime"]["device"]
     visible = Path("/proc/driver/nvidia/version").exists() and os.environ.get("CUDA_VISIBLE_DEVICES", "0") != ""
     return int(device == "cuda" or (device == "auto" and visible))
-
-
-def tracked(config: dict[str, Any], stage: str) -> dict[str, Any]:
-    """The values of a stage's tracked params (Snakemake's `params:` re-run trigger)."""
-    values = {}
-    for key in STAGE_PARAMS[stage]:
-        value: Any = config
-        for part in key.split("."):
-            value = value[part]
-        values[key] = value
-    return values
 
 
 def _imports(path: Path) -> set[str]:

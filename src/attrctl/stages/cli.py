@@ -91,18 +91,24 @@ def start(p: argparse.ArgumentParser, argv: list[str] | None) -> tuple[argparse.
     return args, cfg
 
 
+def job(run, args, cfg, data: Path, precision, **extra: str):
+    """The training job of a stage: checkpoints in `args.checkpoints`, resumed only under the same tracked params
+    of the stage (plus `extra`), model name and training data; every step logged live to the MLflow `run`."""
+    from attrctl import training
+    from attrctl.config import tracked
+
+    fingerprint = training.fingerprint({**tracked(cfg, run.stage), **extra}, args.name, data)
+    return training.Job(args.checkpoints, fingerprint, f"{run.stage} {args.name}", precision, run.log_step)
+
+
 def fit_policy(run, args, cfg, policy, tokenizer, objective, examples, train_cfg, precision) -> list[dict]:
-    """Train a policy on corpus-style examples (read from `args.data`) with `objective` in the shared loop; every
-    step is logged live to the MLflow `run`. Its checkpoints in `args.checkpoints` resume only under the same
-    tracked params of the stage, model name and data. Returns the per-step history."""
+    """Train a policy on corpus-style examples (those of `args.data`) with `objective` in the shared loop;
+    returns the per-step history."""
     from attrctl import training
     from attrctl.batch import collate
-    from attrctl.config import STAGE_PARAMS, sections
 
-    fingerprint = training.fingerprint(sections(cfg, STAGE_PARAMS[run.stage]), args.name, args.data)
-    job = training.Job(args.checkpoints, fingerprint, f"{run.stage} {args.name}", precision, run.log_step)
-    pad = tokenizer.pad_token_id
-    return training.fit(policy, objective, examples, lambda b: collate(b, pad), train_cfg, cfg.seed, job)
+    pad, training_job = tokenizer.pad_token_id, job(run, args, cfg, args.data, precision)
+    return training.fit(policy, objective, examples, lambda b: collate(b, pad), train_cfg, cfg.seed, training_job)
 
 
 def save_trained(run, args, model, tokenizer, history, examples, epochs: int, dtype=None, extra=None) -> dict:

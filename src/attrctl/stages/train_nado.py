@@ -23,8 +23,7 @@ from attrctl.stages import cli
 
 def main(argv: list[str] | None = None) -> None:
     args, cfg = cli.start(cli.parser(__doc__, __spec__), argv)
-    from attrctl import models, plots, runtime, training
-    from attrctl.config import sections
+    from attrctl import models, plots, runtime
     from attrctl.io import atomic_path, read_jsonl, write_json
     from attrctl.nado import diagnostics, model, train
     from attrctl.tracking import stage_run
@@ -38,9 +37,7 @@ def main(argv: list[str] | None = None) -> None:
         else:
             nado_model = model.build(base, cfg.nado.trunk, cfg.nado.layers, cfg.nado.lora_rank)
         train.make_trainable(nado_model)
-        tracked = {**sections(cfg, ["nado", "seed"]), "warm_start": str(args.warm_start)}
-        fingerprint = training.fingerprint(tracked, args.name, args.train)
-        job = training.Job(args.checkpoints, fingerprint, f"train NADO {args.name}", precision, run.log_step)
+        job = cli.job(run, args, cfg, args.train, precision, warm_start=str(args.warm_start))
         rows, pad = read_jsonl(args.train), tokenizer.pad_token_id
         history, cache_seconds = train.train(
             base, nado_model, rows, cfg.nado, cfg.oracle.threshold, cfg.sample.temperature, cfg.seed, pad, job
