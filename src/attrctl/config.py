@@ -234,7 +234,7 @@ class CorpusConfig(Section):
 class FinetuneConfig(Section):
     lora_rank: int = Field(0, ge=0)
     """0: full fine-tuning; > 0: LoRA adapters of this rank (merged into the saved weights)."""
-    train: TrainConfig = TrainConfig(lr=5e-5, epochs=1, batch_size=8, warmup_steps=5, checkpoint_every=10)
+    train: TrainConfig = TrainConfig(lr=1e-4, epochs=1, batch_size=8, warmup_steps=5, checkpoint_every=10)
     """Loop settings of one fine-tuning pass; single-run methods (sft, filter, adaptive, the λ sweep) train
     nado_reg.iterations passes, so every method sees the corpus equally often."""
 

@@ -12,7 +12,8 @@ def success_rate(base_logp: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
 
 
 def guided_log_probs(base_logp: torch.Tensor, r: torch.Tensor, r_prompt: torch.Tensor, delta: float) -> torch.Tensor:
-    """log q*(v) ∝ log p(v) + log[(δ' − R(x)) · R(x, y<i ⊕ v) + (1 − δ') · R(x)], δ' = max(δ, R(x)) (DESIGN §2.1).
+    """log q*(v) ∝ log p(v) + log[(δ' − R(x)) · R(x, y<i ⊕ v) + (1 − δ') · R(x)], δ' = max(δ, R(x))
+    (docs/methods.md, NADO).
 
     base_logp, r: (..., V); r_prompt: (...) the estimate R(x) for the prompt. δ = 1 gives q* ∝ p · R(·);
     R(x) ≥ δ leaves p unchanged (nothing to correct).

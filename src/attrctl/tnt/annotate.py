@@ -1,4 +1,5 @@
-"""Token-level negative annotations for TNT (DESIGN §2.3): which tokens of a flagged sample made it flagged.
+"""Token-level negative annotations for TNT (docs/methods.md, TNT): which tokens of a flagged sample made it
+flagged.
 
 Words are found with the linear oracle's own token pattern; a word's evidence is either its contribution to the
 linear oracle's decision (tf-idf weight × coefficient; the embedded `profanity_check` oracle is a linear SVM
