@@ -45,13 +45,15 @@ for _experiment in EXPERIMENTS:
             **report_outputs(_experiment),
         params:
             tracked(config, "report"),
+            # bound here: `shell:` is evaluated when the job runs, when the loop has moved on to the last experiment
+            experiment=_experiment,
         log:
             paths.log(f"report_{_experiment}"),
         benchmark:
             paths.benchmark(f"report_{_experiment}"),
         threads: THREADS
         shell:
-            REPORT + f" --experiment {_experiment}"
+            REPORT + " --experiment {params.experiment}"
 
     rule:
         name:
