@@ -60,13 +60,19 @@ def _generate_batch(
     pad_id: int,
     generator: torch.Generator,
     logits_processor: LogitsHook | None,
+    soft: torch.Tensor | None = None,
 ) -> tuple[list[list[int]], list[list[float]]]:
-    """Continuations (token ids, log-probs) for each prompt × k, in order prompt-major."""
+    """Continuations (token ids, log-probs) for each prompt × k, in order prompt-major. `soft` (one row per
+    prompt: m × hidden embeddings) is placed between each prompt and its continuation (DGLM's soft prompt)."""
     device = model.device
     input_ids, mask = _left_pad(prompt_ids, pad_id)
     input_ids, mask = input_ids.to(device), mask.to(device)
+    inputs = {"input_ids": input_ids}
+    if soft is not None:
+        inputs = {"inputs_embeds": torch.cat([model.get_input_embeddings()(input_ids), soft.to(device)], 1)}
+        mask = torch.cat([mask, mask.new_ones(soft.shape[:2])], 1)
     positions = (mask.cumsum(-1) - 1).clamp(min=0)
-    out = model(input_ids=input_ids, attention_mask=mask, position_ids=positions, use_cache=True, logits_to_keep=1)
+    out = model(**inputs, attention_mask=mask, position_ids=positions, use_cache=True, logits_to_keep=1)
     cache = out.past_key_values
     cache.batch_repeat_interleave(k)  # one prefill per prompt, k decoding rows
     logits = out.logits[:, -1].float().repeat_interleave(k, 0)
@@ -141,32 +147,41 @@ def generate(
     max_prompt_tokens: int,
     logits_processor: LogitsHook | None = None,
     desc: str = "sample",
+    soft_prompts: torch.Tensor | None = None,
 ) -> list[dict]:
     """k continuations per prompt. Each row: prompt id/subset/text, sample index, continuation text, its
-    token ids and the log-probs of those tokens under the (processed) model at temperature 1, untruncated."""
+    token ids and the log-probs of those tokens under the (processed) model at temperature 1, untruncated.
+
+    `soft_prompts` (len(prompts) × k, m, hidden; prompt-major) gives every sample its own embeddings between
+    prompt and continuation (DGLM); each sample is then prefilled on its own instead of sharing its prompt's."""
     k = 1 if cfg.greedy else cfg.k
     encoded = [
         tokenizer(p["text"], add_special_tokens=False).input_ids[-max_prompt_tokens:] or [tokenizer.eos_token_id]
         for p in prompts
     ]
-    order = sorted(range(len(prompts)), key=lambda i: len(encoded[i]))  # length buckets: little padding
-    per_batch = max(1, cfg.batch_size // k)
+    # a unit is prefilled once and decoded `group` times: a prompt (its k samples), or one sample of a prompt
+    group = k if soft_prompts is None else 1
+    units = [(i, j) for i in range(len(prompts)) for j in range(0, k, group)]  # (prompt, its first sample)
+    order = sorted(range(len(units)), key=lambda u: len(encoded[units[u][0]]))  # length buckets: little padding
+    per_batch = max(1, cfg.batch_size // group)
     eos_ids, pad_id = stop_tokens(model, tokenizer)
     generator = torch.Generator(device=model.device).manual_seed(seed)
 
     rows: list[dict] = [None] * (len(prompts) * k)  # type: ignore[list-item]
     with tqdm(total=len(prompts) * k, desc=desc, unit="seq") as bar:
         for start in range(0, len(order), per_batch):
-            chunk = order[start : start + per_batch]
+            chunk = [units[u] for u in order[start : start + per_batch]]
+            soft = None if soft_prompts is None else soft_prompts[[i * k + j for i, j in chunk]]
             ids, lps = _generate_batch(
-                model, [encoded[i] for i in chunk], cfg, k, eos_ids, pad_id, generator, logits_processor
+                model, [encoded[i] for i, _ in chunk], cfg, group, eos_ids, pad_id, generator, logits_processor, soft
             )
-            for j, (tok_ids, tok_lps) in enumerate(zip(ids, lps, strict=True)):
-                i = chunk[j // k]
-                rows[i * k + j % k] = {
+            for n, (tok_ids, tok_lps) in enumerate(zip(ids, lps, strict=True)):
+                i, first = chunk[n // group]
+                sample = first + n % group
+                rows[i * k + sample] = {
                     "prompt_id": prompts[i]["id"],
                     "subset": prompts[i]["subset"],
-                    "sample": j % k,
+                    "sample": sample,
                     "prompt": tokenizer.decode(encoded[i]),  # as truncated and seen by the model
                     "prompt_ids": encoded[i],
                     "text": tokenizer.decode(tok_ids, skip_special_tokens=True),
