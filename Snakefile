@@ -11,6 +11,7 @@ include: "workflow/rules/nado.smk"
 include: "workflow/rules/finetune.smk"
 include: "workflow/rules/tnt.smk"
 include: "workflow/rules/l3m.smk"
+include: "workflow/rules/dglm.smk"
 include: "workflow/rules/benchmarks.smk"
 include: "workflow/rules/report.smk"
 

@@ -35,6 +35,11 @@ STAGES = {
     "tnt_eval",
     "l3m_train",
     "task_ppl",
+    "dglm_data",
+    "dglm_classifiers",
+    "dglm_diffusion",
+    "dglm_decoder",
+    "dglm_sample",
     "report",
 }
 AFTER_SAMPLE = STAGES - {"validate", "prepare_model", "prepare_data", "train_oracle"}  # NADO, corpus, TNT use samples
@@ -97,6 +102,11 @@ def test_snakemake_runs_the_tiny_dag(snakemake_project):
     assert [line.split(",")[0] for line in detox[1:]] == params["models"]
     tnt = [line.split(",")[0] for line in (root / "results/tables/tnt.csv").read_text().splitlines()[1:]]
     assert tnt == ["base", "tnt_nl", "tnt_nl_a100"]
+    dglm = (root / "results/tables/dglm.csv").read_text().splitlines()
+    assert [line.split(",")[0] for line in dglm[1:]] == ["base", "nado_decode", "dglm_guided"]
+    assert {"toxicity_probability_vs_base_diff_ci_lo", "proposal_cosine", "positive_sentiment"} <= set(
+        dglm[0].split(",")
+    )
     efficiency = (root / "results/tables/efficiency.md").read_text()
     assert "critical path (6 jobs)" in efficiency and "critical path (4 jobs)" in efficiency
     for plot in ("tradeoff", "lambda_sweep", "toxicity_hist"):
@@ -173,7 +183,7 @@ def test_mlflow_holds_the_table_numbers(snakemake_project):
         if not math.isnan(float(value)):
             assert on_model_run[name] == pytest.approx(float(value)), name
     artifacts = {a.path for a in client.list_artifacts(children["report:tables"].info.run_id, "tables")}
-    tables = ("toxicity", "detox", "paired", "classification", "nado", "oracle", "tnt", "l3m", "efficiency")
+    tables = ("toxicity", "detox", "paired", "classification", "nado", "oracle", "tnt", "l3m", "dglm", "efficiency")
     assert artifacts == {f"tables/{t}.{e}" for t in tables for e in ("md", "csv")}
     plots = {a.path for a in client.list_artifacts(children["report:tables"].info.run_id, "plots")}
     assert {"plots/tradeoff.png", "plots/toxicity_hist.png", "plots/nado_reg_kl.png", "plots/tnt_tradeoff.png"} <= plots
@@ -249,7 +259,9 @@ def test_dvc_takes_over_snakemake_results_and_reruns_only_what_changed(snakemake
     assert planned_rules(root) == AFTER_SAMPLE
     status = json.loads(run(["dvc", "status", "--json"], root).stdout)
     directly = {stage_rule(name) for name in status} - {"validate"}
-    assert directly == {"sample", "rl", "l3m_train", "report"}, status  # tracking sample.*; the rest follow at run time
+    assert directly == {"sample", "rl", "l3m_train", "dglm_sample", "report"}, (
+        status
+    )  # tracking sample.*; the rest follow
 
     params["sample"]["top_p"] = 0.9
     params["evaluate"]["ppl_max"] = 1.0e11  # evaluation only
@@ -290,7 +302,7 @@ def test_an_experiment_target_reports_its_own_models(snakemake_project):
     root = snakemake_project
     run([*SNAKEMAKE, "nado"], root)
     models = yaml.safe_load((root / "params.yaml").read_text())["models"]
-    expected = [m for m in models if not m.startswith(("tnt_", "l3m_", "mm_"))]
+    expected = [m for m in models if not m.startswith(("tnt_", "l3m_", "mm_", "dglm"))]
     detox = (root / "results/experiments/nado/tables/detox.csv").read_text().splitlines()
     assert [line.split(",")[0] for line in detox[1:]] == expected
 
@@ -307,6 +319,7 @@ def test_dvc_repro_runs_the_dag_and_exp_run_validates(tmp_path):
     root = git_project(root, copy=False)
     out = run(["dvc", "repro"], root).stdout
     absent = {"train_nado", "nado_decode", "finetune", "rl", "tnt_data", "tnt_train", "tnt_eval", "l3m_train"}
+    absent |= {"dglm_data", "dglm_classifiers", "dglm_diffusion", "dglm_decoder", "dglm_sample"}
     assert ran_stages(out) == STAGES - absent, out  # the corpus too: task perplexity reads its held-out part
     assert (root / "results/tables/detox.csv").read_text().splitlines()[1].startswith("base,")
     before = (root / "results/samples/base/eval.jsonl").read_bytes()

@@ -52,3 +52,8 @@ def test_auroc_and_its_interval():
     assert stats.auroc(score, label) == pytest.approx(0.75)
     lo, hi = stats.auroc_ci(score, label)
     assert 0.0 <= lo <= 0.75 <= hi <= 1.0
+
+
+def test_demeaned_subtracts_each_groups_mean():
+    out = stats.demeaned([1.0, 2.0, 3.0, 5.0, 7.0], ["a", "a", "b", "b", "c"])
+    assert out.tolist() == [-0.5, 0.5, -1.0, 1.0, 0.0]

@@ -79,6 +79,13 @@ def paired_tasks(a: list, b: list, seed: int = 0, name: str = "mean", iterations
     return {f"{name}_diff": point, f"{name}_diff_ci_lo": lo, f"{name}_diff_ci_hi": hi}
 
 
+def demeaned(values, groups: list) -> np.ndarray:
+    """Each value minus the mean of its group's values (e.g. a sample's score relative to its prompt's)."""
+    values, groups = np.asarray(values, dtype=float), np.asarray(groups)
+    means = {g: values[groups == g].mean() for g in set(groups.tolist())}
+    return values - np.array([means[g] for g in groups.tolist()])
+
+
 def auroc(score, label) -> float:
     """Area under the ROC curve of `score` for the binary `label` (NaN when only one class is present)."""
     from sklearn.metrics import roc_auc_score

@@ -1,7 +1,7 @@
 # Validate params before any job runs; the helpers every rule uses (paths from attrctl.pipeline.paths).
 import os
 
-from attrctl.config import tracked
+from attrctl.config import DGLM_RUN, tracked
 from attrctl.pipeline import paths
 from attrctl.pipeline.rules import (
     EXPERIMENTS,

@@ -5,7 +5,7 @@ REPORT = (
     STAGE.format("report")
     + " --toxicity {input.toxicity} --lm-eval {input.lm_eval} --annotations {input.annotations}"
     + " --nado {input.nado} --train {input.train} --timing {input.timing} --tnt {input.tnt} --task-ppl {input.task_ppl}"
-    + " --oracle {input.oracle} --tables {output.tables} --plots {output.plots} --readme {output.readme}"
+    + " --oracle {input.oracle} --dglm {input.dglm} --tables {output.tables} --plots {output.plots} --readme {output.readme}"
     + " --benchmarks " + paths.BENCHMARKS
 )
 

@@ -25,6 +25,8 @@ NADO_COLUMNS = [
     "nado_auroc",
     "nado_auroc_ci_lo",
     "nado_auroc_ci_hi",
+    "nado_auroc_prompt_only",
+    "nado_auroc_within_prompt",
     "nado_ece",
     "nado_brier",
     "nado_consistency_gap",
@@ -58,6 +60,7 @@ class Results:
     oracle: dict = field(default_factory=dict)
     benchmarks: dict[str, dict] = field(default_factory=dict)  # "<rule>/<job>": Snakemake's benchmark row
     task_ppl: dict[str, dict] = field(default_factory=dict)
+    dglm: dict[str, dict] = field(default_factory=dict)  # "classifiers": DGLM's attribute classifiers
 
 
 def read_benchmarks(folder) -> dict[str, dict]:

@@ -8,7 +8,7 @@ import torch
 
 from attrctl.nado.qstar import success_rate
 from attrctl.nado.train import collate, examples, forward
-from attrctl.stats import auroc, auroc_ci
+from attrctl.stats import auroc, auroc_ci, demeaned
 
 
 @torch.no_grad()
@@ -37,10 +37,14 @@ def diagnostics(base, nado_model, rows: list[dict], threshold: float, pad_id: in
         by_prompt.setdefault(pid, []).append(i)
     pred = np.array([np.mean([r_x[i] for i in idx]) for idx in by_prompt.values()])
     observed = np.array([success_a[idx].mean() for idx in by_prompt.values()])
+    # Guided decoding re-weights tokens after a given prompt, so what it can use is the estimate's signal within a
+    # prompt (its deviation from the prompt's mean), not which prompts are risky (R(x), before any token)
     metrics = {
         "nado_ece": ece(pred, observed),
         "nado_auroc": auroc(final_a, success_a),
         **dict(zip(("nado_auroc_ci_lo", "nado_auroc_ci_hi"), auroc_ci(final_a, success_a, seed), strict=True)),
+        "nado_auroc_prompt_only": auroc(np.array(r_x), success_a),
+        "nado_auroc_within_prompt": auroc(demeaned(final_a, prompt_of), success_a),
         "nado_brier": brier(final_a, success_a),
         "nado_consistency_gap": float(np.mean(gaps)) if gaps else float("nan"),
         "nado_r_x_mean": float(pred.mean()),

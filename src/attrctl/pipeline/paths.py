@@ -21,8 +21,17 @@ README = f"{RESULTS}/README.md"
 SUMMARY = f"{RESULTS}/metrics.json"  # every table number, model -> metric: DVC's `metrics:` (dvc metrics show)
 BENCHMARKS = f"{RESULTS}/benchmarks"
 
-TABLES = ("toxicity", "detox", "paired", "classification", "nado", "oracle", "tnt", "l3m", "efficiency")
-PLOTS = ("tradeoff", "lambda_sweep", "toxicity_hist", "nado_reg_kl", "tnt_tradeoff", "l3m_lengths", "l3m_multipliers")
+TABLES = ("toxicity", "detox", "paired", "classification", "nado", "oracle", "tnt", "l3m", "dglm", "efficiency")
+PLOTS = (
+    "tradeoff",
+    "lambda_sweep",
+    "toxicity_hist",
+    "nado_reg_kl",
+    "tnt_tradeoff",
+    "l3m_lengths",
+    "l3m_multipliers",
+    "dglm_guidance",
+)
 PLOT_DATA = ("training", "reliability")
 
 
@@ -49,6 +58,15 @@ def metrics(model: str = "{model}", name: str = "{name}") -> str:
 
 def nado(name: str = "{schedule}_iter{k}") -> str:
     return f"{RESULTS}/nado/{name}"
+
+
+def dglm(part: str) -> str:
+    """DGLM's trained parts, shared by every DGLM run: data (pairs and latents), classifiers.json, diffusion,
+    decoder."""
+    return f"{RESULTS}/dglm/{part}"
+
+
+DGLM_METRICS = "dglm-parts"  # results/metrics/dglm-parts/<part>.json (a name no model can have)
 
 
 def table(name: str, ext: str, root: str = RESULTS) -> str:

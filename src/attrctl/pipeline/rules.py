@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import attrctl
-from attrctl.config import ConfigError, load, parse
+from attrctl.config import DGLM_RUN, ConfigError, load, parse
 from attrctl.finetune import schedule
 from attrctl.pipeline import paths
 from attrctl.tnt.data import model_names as tnt_model_names
@@ -182,9 +182,22 @@ def l3m_models(config: dict[str, Any]) -> list[str]:
     return ["base", "sft", *(f"l3m_{n}" for n in names), *(f"mm_{n}" for n in names)]
 
 
+def dglm_models(config: dict[str, Any]) -> list[str]:
+    """The DGLM experiment's models: base, nado_decode (the other decoding-time method) and every DGLM run."""
+    return ["base", "nado_decode", *config["dglm"]["runs"]]
+
+
+def latency_inputs(models: list[str]) -> list[str]:
+    """Eval sampling times of the decoding-time methods, when DGLM runs are among `models` (the DGLM table's
+    latency per continuation)."""
+    if not any(DGLM_RUN.fullmatch(m) for m in models):
+        return []
+    return [paths.metrics(m, "sample_eval") for m in models if m in ("base", "nado_decode") or DGLM_RUN.fullmatch(m)]
+
+
 EXPERIMENTS = {  # one paper each: its models, tables and plots
     "nado": {
-        "models": lambda config: [m for m in config["models"] if not m.startswith(("tnt_", "l3m_", "mm_"))],
+        "models": lambda config: [m for m in config["models"] if not m.startswith(("tnt_", "l3m_", "mm_", "dglm"))],
         "tables": ("detox", "paired", "toxicity", "classification", "nado", "oracle", "efficiency"),
         "plots": ("tradeoff", "lambda_sweep", "toxicity_hist", "nado_reg_kl"),
     },
@@ -198,6 +211,12 @@ EXPERIMENTS = {  # one paper each: its models, tables and plots
         "tables": ("l3m", "detox", "paired", "toxicity"),
         "plots": ("l3m_lengths", "l3m_multipliers", "tradeoff"),
     },
+    "dglm": {
+        "models": dglm_models,
+        "tables": ("dglm", "paired", "toxicity"),
+        "plots": ("dglm_guidance", "toxicity_hist"),
+        "benchmarks": False,  # DGLM has no likelihood of a given text to run lm-eval on
+    },
 }
 
 
@@ -206,19 +225,22 @@ def report_inputs(config: dict[str, Any], experiment: str | None = None) -> dict
     models = config["models"] if experiment is None else EXPERIMENTS[experiment]["models"](config)
     sub = {**config, "models": models}
     tnt = tnt_models(sub)
+    benchmarked = experiment is None or EXPERIMENTS[experiment].get("benchmarks", True)
+    dglm = any(DGLM_RUN.fullmatch(m) for m in models)
     return {
         "toxicity": [paths.metrics(m, "toxicity") for m in models],
-        "lm_eval": [paths.metrics(m, "lm_eval") for m in models],
+        "lm_eval": [paths.metrics(m, "lm_eval") for m in models if benchmarked and not DGLM_RUN.fullmatch(m)],
         "annotations": [paths.annotations(m, "eval") for m in models],
         "nado": [paths.metrics("nado", n) for n in nado_names(sub)],
         "train": [
             paths.metrics(m, "train")
             for m in trained_models(sub) + tnt + [m for m in models if m == "rl" or m.startswith(("l3m_", "mm_"))]
         ],
-        "timing": schedule_timings(sub),
+        "timing": schedule_timings(sub) + latency_inputs(models),
         "tnt": [paths.metrics(m, "tnt") for m in (["base", *tnt] if tnt else [])],
         "oracle": [paths.metrics("oracle", "heldout")],
         "task_ppl": [paths.metrics(m, "task_ppl") for m in models if m in l3m_models(config)],
+        "dglm": [paths.metrics(paths.DGLM_METRICS, part) for part in ("classifiers", "decoder")] if dglm else [],
     }
 
 

@@ -111,18 +111,27 @@ def fit_policy(run, args, cfg, policy, tokenizer, objective, examples, train_cfg
     return training.fit(policy, objective, examples, lambda b: collate(b, pad), train_cfg, cfg.seed, training_job)
 
 
-def save_trained(run, args, model, tokenizer, history, examples, epochs: int, dtype=None, extra=None) -> dict:
-    """Write a trained model and its metrics (with the per-step history) and log both; returns the metrics."""
-    from attrctl import models, training
+def save_component(run, args, write, history, examples, epochs: int, extra=None) -> dict:
+    """Write a trained part into `args.out` with `write(directory)`, and its metrics (with the per-step history)
+    into `args.metrics`; log both; returns the metrics."""
+    from attrctl import training
     from attrctl.io import atomic_path, write_json
 
     with atomic_path(args.out, directory=True) as tmp:
-        models.save(model, tokenizer, tmp, dtype)
+        write(tmp)
     metrics = {**training.summary(history, examples, epochs), **(extra or {})}
     write_json(args.metrics, {**metrics, "history": history})
     run.log_metrics(metrics)
     run.log_model(args.out, args.name)
     return metrics
+
+
+def save_trained(run, args, model, tokenizer, history, examples, epochs: int, dtype=None, extra=None) -> dict:
+    """Write a trained model (safetensors and tokenizer) and its metrics, and log both; returns the metrics."""
+    from attrctl import models
+
+    write = lambda tmp: models.save(model, tokenizer, tmp, dtype)  # noqa: E731
+    return save_component(run, args, write, history, examples, epochs, extra)
 
 
 def finished(args, metrics: dict) -> None:

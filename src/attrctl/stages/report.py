@@ -2,7 +2,7 @@
 a per-model run `model:<model>` under the same name.
 
 Tables: toxicity (per subset and oracle), detox (the main table), paired (each model against base and sft on the
-same prompts), classification, nado, oracle, tnt, efficiency. Values carry 95% bootstrap intervals.
+same prompts), classification, nado, oracle, tnt, l3m, dglm, efficiency. Values carry 95% bootstrap intervals.
 """
 
 from __future__ import annotations
@@ -24,17 +24,19 @@ def main(argv: list[str] | None = None) -> None:
         ("tnt", "TNT measures"),
         ("oracle", "the trained oracle's held-out metrics"),
         ("task-ppl", "task perplexity per model (L3M)"),
+        ("dglm", "DGLM's classifiers' and decoder's held-out metrics"),
     ):
         p.add_argument(f"--{name}", type=Path, nargs="*", default=[], help=f"inputs: {what}")
     p.add_argument("--tables", type=Path, nargs="+", required=True, help="outputs: <table>.md and <table>.csv")
     p.add_argument("--plots", type=Path, nargs="+", required=True, help="outputs: <plot>.png")
     p.add_argument("--readme", type=Path, required=True, help="output: the results README")
-    p.add_argument("--experiment", help="one paper's experiment (nado, tnt): its models and tables only")
+    p.add_argument("--experiment", help="one paper's experiment (nado, tnt, l3m, dglm): its models and tables only")
     p.add_argument("--summary", type=Path, help="output: every table number, model -> metric (DVC metrics)")
     p.add_argument("--plot-data", type=Path, nargs="*", default=[], help="outputs: training.csv, reliability.csv")
     p.add_argument("--benchmarks", type=Path, help="Snakemake's benchmark files, read when present (efficiency)")
     args, cfg = cli.start(p, argv)
     from attrctl import oracles, plots
+    from attrctl.dglm import report as dglm_report
     from attrctl.evaluation import report
     from attrctl.io import read_jsonl, read_metrics, write_json, write_text
     from attrctl.l3m import report as l3m_report
@@ -54,6 +56,7 @@ def main(argv: list[str] | None = None) -> None:
         oracle=read_metrics(args.oracle[0]) if args.oracle else {},
         benchmarks=report.read_benchmarks(args.benchmarks),
         task_ppl={f.parent.name: read_metrics(f) for f in args.task_ppl},
+        dglm={f.stem: read_metrics(f) for f in args.dglm},
     )
     names = oracles.names(cfg.oracle)
     second = f" (second oracle: {names[1]})" if len(names) > 1 else ""
@@ -92,6 +95,14 @@ def main(argv: list[str] | None = None) -> None:
             "measured: mean over eval prompts [95% interval]; met: the whole interval on the bound's side.",
             l3m_report.rows(cfg, cfg.models, res.annotations, res.task_ppl),
         ),
+        "dglm": (
+            "DGLM: plug-and-play control by latent classifiers, next to base and NADO-guided decoding",
+            "Estimates [95% bootstrap interval over prompts]; *_vs_base: paired difference (model − base) on the same "
+            "prompts and ratio; positive_sentiment: share of samples VADER scores positive; proposal_cosine: the "
+            "proposal's embedding against the text's. "
+            + dglm_report.classifier_note(res.dglm.get("classifiers", {}), res.dglm.get("decoder", {})),
+            dglm_report.rows(cfg, cfg.models, res),
+        ),
     }
     outputs = {(f.stem, f.suffix): f for f in args.tables}
     for name, (title, note, rows) in tables.items():
@@ -128,6 +139,7 @@ def main(argv: list[str] | None = None) -> None:
             {m: t.get("history", []) for m, t in res.train.items() if m.startswith("l3m_")}, f
         ),
         "tnt_tradeoff": lambda f: plots.tnt_tradeoff(tables["tnt"][2], f),
+        "dglm_guidance": lambda f: dglm_report.guidance_plot(cfg, tables["dglm"][2], f),
         "toxicity_hist": lambda f: plots.histograms(
             {m: [r["toxicity"] for r in rows] for m, rows in res.annotations.items()},
             f,
@@ -141,7 +153,7 @@ def main(argv: list[str] | None = None) -> None:
     write_text(args.readme, report.describe(cfg, [f.name for f in args.tables if f.suffix == ".md"]))
 
     if args.experiment:  # the full report logs the model runs
-        print(outputs[("detox", ".md")].read_text())
+        print(outputs[(EXPERIMENTS[args.experiment]["tables"][0], ".md")].read_text())
         return
     paired = {(r["model"], r["vs"]): r for r in tables["paired"][2]}
     for row in detox:  # every table number on the run of its model, under the table's column name
