@@ -63,8 +63,7 @@ def rows(cfg: Config, models: list[str], res) -> list[dict]:
         row["dist_3_vs_base"] = row["dist_3"] / base.get("dist_3", math.nan)
         row["seconds_per_continuation"] = timing.get("sample_seconds", math.nan) / len(res.annotations[model])
         table.append(row)
-    columns = list(dict.fromkeys(k for row in table for k in row))  # every row with every column (NaN: none)
-    return [{k: row.get(k, math.nan) for k in columns} for row in table]
+    return table
 
 
 def classifier_note(classifiers: dict, decoder: dict) -> str:

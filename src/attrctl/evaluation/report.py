@@ -343,6 +343,13 @@ def _fmt(value) -> str:
     return str(value)
 
 
+def rectangular(table: list[dict]) -> list[dict]:
+    """Every row with every column of the table, in order of first appearance (NaN where a row has none: e.g.
+    benchmark columns of a model lm-eval does not run on)."""
+    columns = list(dict.fromkeys(k for row in table for k in row))
+    return [{k: row.get(k, math.nan) for k in columns} for row in table]
+
+
 def _merged(table: list[dict]) -> tuple[list[str], list[list[str]]]:
     """Markdown columns: `x_ci_lo`/`x_ci_hi` (and `x_diff_ci_*`, `x_ratio_ci_*`) fold into `x` as "v [lo, hi]"."""
     header = [c for c in table[0] if not (c.endswith("_ci_lo") or c.endswith("_ci_hi"))]
@@ -365,7 +372,7 @@ def markdown(table: list[dict], title: str | None = None, note: str | None = Non
         lines += [note, ""]
     if not table:
         return "\n".join(lines + ["(no rows)"]) + "\n"
-    header, cells = _merged(table)
+    header, cells = _merged(rectangular(table))
     lines += ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(line) + " |" for line in cells]
     return "\n".join(lines) + "\n"
@@ -374,6 +381,7 @@ def markdown(table: list[dict], title: str | None = None, note: str | None = Non
 def csv_text(table: list[dict]) -> str:
     if not table:
         return ""
+    table = rectangular(table)
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(table[0]), lineterminator="\n")
     writer.writeheader()
