@@ -334,7 +334,7 @@ class L3MConfig(Section):
     """On-policy samples per prompt at each step (ĉ_j's estimate and the score-function baseline)."""
     max_new_tokens: PositiveInt = 20
     """Length of those samples (and the cap of the length metric)."""
-    train: TrainConfig = TrainConfig(lr=5e-5, epochs=1, batch_size=4, warmup_steps=2, checkpoint_every=5)
+    train: TrainConfig = TrainConfig(lr=1e-4, epochs=1, batch_size=4, warmup_steps=2, checkpoint_every=5)
     """Loop settings (a batch is `batch_size` corpus examples; their prompts are sampled `generations` times)."""
 
 
