@@ -1,5 +1,5 @@
 """DGLM: the noise schedule and v-prediction against hand-computed values, the diffusion loss, guidance, the
-soft-prompt decoder's shapes and masking, and the sampler's soft-prompt path."""
+soft-prompt decoder's shapes and masking, its keyword read-out, and the sampler's soft-prompt path."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from attrctl.config import DenoiserConfig, SampleConfig
 from attrctl.dglm import decoder as dec
 from attrctl.dglm import diffusion
 from attrctl.dglm.guidance import Guide, fit, sentiment_labels
+from attrctl.dglm.keywords import Keywords
 
 
 def test_cosine_schedule_matches_hand_computed_values():
@@ -132,7 +133,48 @@ def decoder(tiny_model, tokenizer):
     import copy
 
     torch.manual_seed(0)
-    return dec.build(copy.deepcopy(tiny_model), latent_dim=4, soft_tokens=3, lora_rank=2)
+    return dec.build(copy.deepcopy(tiny_model), latent_dim=4, soft_tokens=3, lora_rank=2, keywords=None)
+
+
+def keyword_examples() -> list[dict]:
+    # latent +e1 -> tokens 7 (and the common 5), -e1 -> token 9; e2 carries nothing
+    return [
+        {"prompt_ids": [1], "target_ids": [5, 7, 7], "latent": [1.0, 0.5]},
+        {"prompt_ids": [1], "target_ids": [5, 7], "latent": [1.0, -0.5]},
+        {"prompt_ids": [1], "target_ids": [5, 9], "latent": [-1.0, 0.5]},
+        {"prompt_ids": [1], "target_ids": [5, 9], "latent": [-1.0, -0.5]},
+    ]
+
+
+def test_keywords_fit_the_closed_form_ridge_and_rank_by_lift():
+    kw = Keywords.fit(keyword_examples(), m=1, ridge=1.0)
+    assert kw.vocab.tolist() == [5, 7, 9]
+    # Z = [[1, .5, 1], [1, -.5, 1], [-1, .5, 1], [-1, -.5, 1]]: ZᵀZ = diag(4, 1, 4), + λI = diag(5, 2, 5);
+    # ZᵀY = [[0, 2, -2], [0, 0, 0], [4, 2, 2]] -> W = [[0, .4, -.4], [0, 0, 0], [.8, .4, .4]]
+    expected = [[0.0, 0.4, -0.4], [0.0, 0.0, 0.0], [0.8, 0.4, 0.4]]
+    assert kw.weight.tolist() == [pytest.approx(row, abs=1e-6) for row in expected]
+    assert kw.frequency.tolist() == pytest.approx([1.0, 0.5, 0.5])
+    # at +e1 token 5 is predicted 0.8, token 7 0.8: over √frequency the rarer 7 ranks first, 9 last
+    assert kw(torch.tensor([[1.0, 0.0], [-1.0, 0.0]]), 1).tolist() == [[7], [9]]
+    assert kw(torch.tensor([[1.0, 0.0]]), 3).tolist() == [[7, 5, 9]]
+    with pytest.raises(ValueError, match="dglm.soft_tokens = 4 exceeds the 3 distinct tokens"):
+        Keywords.fit(keyword_examples(), m=4)
+
+
+def test_keyword_decoder_starts_at_the_keywords_embeddings_and_saves_its_read_out(tiny_model, tmp_path):
+    import copy
+
+    kw = Keywords.fit(keyword_examples(), m=2, ridge=1.0)
+    decoder = dec.build(copy.deepcopy(tiny_model), latent_dim=2, soft_tokens=2, lora_rank=2, keywords=kw)
+    latent = torch.tensor([[1.0, 0.0], [-1.0, 0.0]])
+    embed = decoder.lm.get_input_embeddings().weight
+    assert torch.equal(decoder.soft(latent), embed[kw(latent, 2)])  # the learned correction starts at zero
+    with torch.no_grad():
+        decoder.generator[-1].bias.fill_(0.1)
+    dec.save(decoder, tmp_path)
+    loaded = dec.load(tmp_path, copy.deepcopy(tiny_model), latent_dim=2, soft_tokens=2, lora_rank=2)
+    assert torch.equal(loaded.keywords.weight, kw.weight)
+    assert torch.allclose(loaded.soft(latent), decoder.soft(latent).detach(), atol=1e-6)
 
 
 def test_decoder_batch_places_soft_tokens_between_prompt_and_continuation(decoder, tokenizer):

@@ -383,6 +383,11 @@ class DglmConfig(Section):
     """Soft tokens m the decoder's soft-prompt generator places between prompt and continuation."""
     lora_rank: PositiveInt = 8
     """Rank of the decoder's LoRA adapters on the base model."""
+    keywords: bool = True
+    """Soft tokens start as the embeddings of the latent's keywords (attrctl.dglm.keywords: a ridge regression
+    from latent to bag of tokens) plus the learned generator's correction; `false`: the paper's learned generator
+    alone, which the LM learnt to ignore within a CPU epoch (held-out loss 0.036 nats per token below shuffled
+    latents, against 0.24 for the keywords before any training)."""
     prompt_dropout: float = Field(0.5, ge=0.0, lt=1.0)
     """Share of decoder training examples seen without their prompt (soft tokens and continuation only): with the
     prompt always there the decoder learns to ignore the soft tokens (measured: its loss with shuffled latents
@@ -626,6 +631,7 @@ STAGE_PARAMS: dict[str, list[str]] = {
     "dglm_decoder": [
         "dglm.soft_tokens",
         "dglm.lora_rank",
+        "dglm.keywords",
         "dglm.prompt_dropout",
         "dglm.noise_train_min",
         "dglm.decoder_train",

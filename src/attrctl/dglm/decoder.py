@@ -13,6 +13,7 @@ from torch import nn
 
 from attrctl.batch import collate as collate_tokens
 from attrctl.batch import nll
+from attrctl.dglm.keywords import Keywords
 
 WEIGHTS = "decoder.safetensors"
 
@@ -25,15 +26,19 @@ def noised(latent: torch.Tensor, alpha2: torch.Tensor | float, generator: torch.
 
 
 class SoftPromptDecoder(nn.Module):
-    """The LM (with adapters) and an MLP from the latent to m soft tokens of the LM's embedding size."""
+    """The LM (with adapters) and an MLP from the latent to m soft tokens of the LM's embedding size; with
+    `keywords`, the MLP is a correction (zero at the start) to the embeddings of the latent's keywords."""
 
-    def __init__(self, lm, latent_dim: int, soft_tokens: int) -> None:
+    def __init__(self, lm, latent_dim: int, soft_tokens: int, keywords: Keywords | None = None) -> None:
         super().__init__()
         hidden = lm.config.hidden_size
-        self.lm, self.soft_tokens, self.hidden = lm, soft_tokens, hidden
+        self.lm, self.soft_tokens, self.hidden, self.keywords = lm, soft_tokens, hidden, keywords
         self.generator = nn.Sequential(
             nn.Linear(latent_dim, hidden), nn.GELU(), nn.Linear(hidden, soft_tokens * hidden)
         )
+        if keywords is not None:
+            nn.init.zeros_(self.generator[-1].weight)
+            nn.init.zeros_(self.generator[-1].bias)
         # each soft token normalised to the size of the LM's own token embeddings: at the MLP's initial output scale
         # they were a fifth of it, and the LM learnt to ignore them
         self.norm = nn.LayerNorm(hidden, elementwise_affine=False)
@@ -41,7 +46,11 @@ class SoftPromptDecoder(nn.Module):
 
     def soft(self, latent: torch.Tensor) -> torch.Tensor:
         """(rows, m, hidden) soft tokens for (rows, latent_dim) latents."""
-        return self.scale * self.norm(self.generator(latent).view(latent.shape[0], self.soft_tokens, self.hidden))
+        learned = self.generator(latent).view(latent.shape[0], self.soft_tokens, self.hidden)
+        if self.keywords is None:
+            return self.scale * self.norm(learned)
+        words = self.lm.get_input_embeddings()(self.keywords(latent, self.soft_tokens)).detach()
+        return words + learned
 
     def forward(self, input_ids, attention_mask, soft_positions, latent) -> torch.Tensor:
         """Next-token logits of prompt ⊕ soft tokens ⊕ continuation; the soft tokens replace the placeholder
@@ -101,20 +110,23 @@ def latent_gain(decoder: SoftPromptDecoder, examples: list[dict], pad_id: int, s
     return {"heldout_nll": own, "heldout_nll_shuffled_latent": shuffled, "latent_gain": shuffled - own}
 
 
-def build(lm, latent_dim: int, soft_tokens: int, lora_rank: int) -> SoftPromptDecoder:
+def build(lm, latent_dim: int, soft_tokens: int, lora_rank: int, keywords: Keywords | None) -> SoftPromptDecoder:
     """The decoder around a frozen LM: LoRA adapters and the soft-prompt generator are what train."""
     from attrctl.finetune.setup import with_adapters
 
     lm.requires_grad_(False)
-    return SoftPromptDecoder(with_adapters(lm, lora_rank), latent_dim, soft_tokens)
+    return SoftPromptDecoder(with_adapters(lm, lora_rank), latent_dim, soft_tokens, keywords)
 
 
 def save(decoder: SoftPromptDecoder, path: Path) -> None:
-    """Only what trained (adapters and generator); the base model is read from its own directory."""
+    """Only what trained (adapters and generator) and the keyword read-out; the base model is read from its own
+    directory."""
     from safetensors.torch import save_file
 
     path.mkdir(parents=True, exist_ok=True)
     trained = {k: v.detach().contiguous() for k, v in decoder.named_parameters() if v.requires_grad}
+    if decoder.keywords is not None:
+        trained |= {f"keywords.{k}": v.contiguous() for k, v in decoder.keywords.state_dict().items()}
     save_file(trained, str(path / WEIGHTS))
 
 
@@ -124,8 +136,10 @@ def load(path: Path, lm, latent_dim: int, soft_tokens: int, lora_rank: int) -> S
 
     from attrctl.finetune.setup import merged
 
-    decoder = build(lm, latent_dim, soft_tokens, lora_rank)
-    missing, unexpected = decoder.load_state_dict(load_file(str(path / WEIGHTS)), strict=False)
+    state = load_file(str(path / WEIGHTS))
+    fitted = {k.removeprefix("keywords."): v for k, v in state.items() if k.startswith("keywords.")}
+    decoder = build(lm, latent_dim, soft_tokens, lora_rank, Keywords(**fitted) if fitted else None)
+    missing, unexpected = decoder.load_state_dict(state, strict=False)
     if unexpected or any(decoder.get_parameter(k).requires_grad for k in missing):
         raise RuntimeError(f"{path / WEIGHTS} does not match this decoder (dglm.soft_tokens / dglm.lora_rank?)")
     decoder.lm = merged(decoder.lm)

@@ -18,6 +18,7 @@ def main(argv: list[str] | None = None) -> None:
     from attrctl import models, runtime, training
     from attrctl.dglm import data
     from attrctl.dglm import decoder as dec
+    from attrctl.dglm.keywords import Keywords
     from attrctl.tracking import stage_run
 
     with stage_run(cfg, args.params, "dglm_decoder", args.name) as run:
@@ -25,9 +26,11 @@ def main(argv: list[str] | None = None) -> None:
         rows, arrays = data.load(args.data)
         examples = data.examples(rows, arrays)
         lm, tokenizer = models.load(args.base, precision.device, trainable=True)
-        decoder = dec.build(lm, arrays["latent"].shape[1], cfg.dglm.soft_tokens, cfg.dglm.lora_rank)
+        m = cfg.dglm.soft_tokens
+        keywords = Keywords.fit(examples, m) if cfg.dglm.keywords else None
+        decoder = dec.build(lm, arrays["latent"].shape[1], m, cfg.dglm.lora_rank, keywords)
         job = cli.job(run, args, cfg, args.data / data.LATENTS, precision)
-        m, pad = cfg.dglm.soft_tokens, tokenizer.pad_token_id
+        pad = tokenizer.pad_token_id
         loss = dec.DecoderLoss(cfg.dglm.noise_train_min)
         history = training.fit(
             decoder,
