@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-RIDGE = 100.0  # L2 strength; held-out precision@8 of the ranked tokens varies by < 0.02 from 1 to 1000
+RIDGE = 100.0  # L2 strength; held-out precision@8 of the ranked tokens: 0.31, 0.32, 0.33, 0.34 at 1, 10, 100, 1000
 
 
 class Keywords(nn.Module):
