@@ -132,3 +132,33 @@ def test_the_response_is_the_first_sentence(text, words):
     from attrctl.l3m.constraints import response_length
 
     assert response_length(text) == words
+
+
+def test_the_multiplier_follows_a_running_estimate_of_the_constraint(tiny_model, tokenizer):
+    """B′ is evaluated at ĉ's moving average: the first step's is its batch's, each later one mixes in the past by
+    l3m.smoothing; the average travels in state_dict (the training checkpoint)."""
+    import copy
+
+    from attrctl.batch import collate
+    from attrctl.config import Constraint, L3MConfig
+    from attrctl.l3m.objective import L3M
+
+    batch = collate([{"prompt_ids": [5, 6, 7], "target_ids": [8, 9]}], tokenizer.pad_token_id)
+    cfg = L3MConfig(generations=4, max_new_tokens=6, smoothing=0.75)
+    model = copy.deepcopy(tiny_model).train().requires_grad_(True)
+
+    def make():
+        return L3M(model, tokenizer, None, [Constraint(metric="length", bound=2.0)], cfg, 1.0, 0)
+
+    objective, logs = make(), []
+    for step in range(3):
+        batch.update(step=step, total_steps=10)
+        logs.append(objective(model, batch)[1])
+    assert logs[0]["length_c_hat"] == logs[0]["length_c_batch"]
+    for past, now in zip(logs, logs[1:], strict=False):
+        assert now["length_c_hat"] == pytest.approx(0.75 * past["length_c_hat"] + 0.25 * now["length_c_batch"])
+        assert now["length_multiplier"] == pytest.approx(barrier_slope(now["length_c_hat"], now["mu"]))
+    resumed = make()
+    resumed.load_state_dict(objective.state_dict())
+    batch.update(step=3)
+    assert resumed(model, batch)[1]["length_c_hat"] == pytest.approx(objective(model, batch)[1]["length_c_hat"])

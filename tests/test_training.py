@@ -106,3 +106,33 @@ def test_a_second_writer_of_a_checkpoint_directory_gets_a_clear_error(tmp_path):
     with _locked(tmp_path / "g"), pytest.raises(CheckpointInUse, match="being written by another process"):
         fit(model, make_loss(model), EXAMPLES, collate, CFG, 0, Job(tmp_path / "g", "fp"))
     fit(model, make_loss(model), EXAMPLES, collate, CFG, 0, Job(tmp_path / "g", "fp"))  # free again
+
+
+class Counting:
+    """An objective with state of its own (as L3M's running constraint estimates): it counts its micro-batches."""
+
+    def __init__(self, kill_at=None):
+        self.calls, self.kill_at = 0, kill_at
+
+    def state_dict(self):
+        return {"calls": self.calls}
+
+    def load_state_dict(self, state):
+        self.calls = state["calls"]
+
+    def __call__(self, model, batch):
+        self.calls += 1
+        if self.calls == self.kill_at:
+            raise Killed
+        loss = torch.nn.functional.mse_loss(model(batch["x"]).squeeze(-1), batch["y"])
+        return loss, {"loss": loss.item()}
+
+
+def test_an_objectives_own_state_is_checkpointed_and_resumed(tmp_path):
+    # An epoch is 3 steps of 2, 2 and 1 micro-batches (10 rows, 4 a step): the kill in the 13th micro-batch (step 8)
+    # comes after the checkpoint of step 6, 10 micro-batches in.
+    with pytest.raises(Killed):
+        fit(fresh(), Counting(kill_at=13), EXAMPLES, collate, CFG, 0, Job(tmp_path / "g", "fp"))
+    resumed = Counting()
+    fit(fresh(), resumed, EXAMPLES, collate, CFG, 0, Job(tmp_path / "g", "fp"))
+    assert resumed.calls == 15  # 10 restored + 5 after the resume, as in an uninterrupted run (not 5)

@@ -328,6 +328,9 @@ class L3MConfig(Section):
     """μ of the relaxed barrier at the first step."""
     mu_end: float = Field(0.01, gt=0.0)
     """μ at the last step (decreasing geometrically)."""
+    smoothing: float = Field(0.9, ge=0.0, lt=1.0)
+    """Weight of the past in the running estimate of ĉ_j (an exponential moving average over steps) at which the
+    multiplier B′ is evaluated; 0 evaluates it at the mini-batch estimate alone."""
     mm_weights: dict[Literal["length", "toxicity"], float] = {"length": 1.0, "toxicity": 10.0}
     """The mm baseline's fixed multiplier λ_j per metric (what L3M replaces by B′(ĉ_j))."""
     generations: int = Field(4, ge=2)

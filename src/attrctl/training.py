@@ -96,6 +96,8 @@ def fit(
     model, optimizer = accelerator.prepare(model, optimizer)
     # The schedule counts global steps already; a prepared scheduler would step once per process.
     accelerator.register_for_checkpointing(scheduler)
+    if hasattr(loss_fn, "state_dict"):  # an objective with state of its own (L3M's running constraint estimates)
+        accelerator.register_for_checkpointing(loss_fn)
 
     # Hold the checkpoint directory while training: a second writer gets a clear error instead of resuming from
     # a live checkpoint (the lock goes with the process, so a killed run does not block its re-run).

@@ -7,6 +7,11 @@ with the barrier's gradient B′(ĉ_j) · ∇ĉ_j and ∇ĉ_j by the score funct
 baseline replaces B′(ĉ_j) by a fixed multiplier λ_j. A length constraint is measured relative to its bound
 (g = words / b, so ĉ = mean/b − 1), so one μ schedule serves constraints of any scale.
 
+B′ is evaluated at a running estimate of ĉ_j (an exponential moving average of the mini-batch estimates,
+`l3m.smoothing`); the gradient's direction is this batch's. From 16 samples a step the mini-batch ĉ swings by
+±0.5: once μ is small a violating batch lands on the barrier's linear part, slope 1/μ (100 at μ = 0.01), and
+the multiplier spikes (seen in l3m_multipliers.png). The running estimate is saved with the training checkpoint.
+
 The response whose length is bounded is its first sentence (attrctl.l3m.constraints).
 """
 
@@ -50,6 +55,14 @@ class L3M:
         self.policy, self.tokenizer, self.oracle = policy, tokenizer, oracle
         self.constraints, self.cfg, self.seed, self.fixed = constraints, cfg, seed, fixed
         self.sampling = SampleConfig(k=cfg.generations, max_new_tokens=cfg.max_new_tokens, top_p=top_p)
+        self.running: dict[str, float] = {}  # metric -> the running estimate of ĉ_j
+
+    def state_dict(self) -> dict[str, dict[str, float]]:
+        """The running estimates (the training loop checkpoints them with the model)."""
+        return {"running": dict(self.running)}
+
+    def load_state_dict(self, state: dict[str, dict[str, float]]) -> None:
+        self.running = dict(state["running"])
 
     def __call__(self, model, batch):
         step = int(batch["step"])  # the loop's global step and step count: μ's schedule
@@ -71,8 +84,10 @@ class L3M:
             sign = 1.0 if constraint.sense == "le" else -1.0
             g = measure(constraint, texts, self.oracle).to(seq_logp.device)
             bound = 1.0 if name == "length" else constraint.bound
-            # 4) ĉ_j: the mini-batch estimate of the constraint (≤ 0 when satisfied).
-            c_hat = sign * (float(g.mean()) - bound)
+            # 4) ĉ_j: the mini-batch estimate of the constraint (≤ 0 when satisfied), folded into its running mean.
+            c_batch = sign * (float(g.mean()) - bound)
+            past = self.running.get(name, c_batch)
+            c_hat = self.running[name] = self.cfg.smoothing * past + (1.0 - self.cfg.smoothing) * c_batch
             # 5) The multiplier: B′(ĉ_j) for L3M, the fixed λ_j for mm.
             multiplier = self.fixed[name] if self.fixed is not None else barrier_slope(c_hat, mu)
             # 6) Score function with a per-prompt baseline: ∇ĉ_j ≈ mean (g − ḡ(x)) ∇ log pθ(y|x).
@@ -82,6 +97,7 @@ class L3M:
             logs.update(
                 {
                     f"{name}_mean": float(g.mean()) * (constraint.bound if name == "length" else 1.0),
+                    f"{name}_c_batch": c_batch,
                     f"{name}_c_hat": c_hat,
                     f"{name}_multiplier": multiplier,
                     f"{name}_barrier": barrier(c_hat, mu) if self.fixed is None else multiplier * c_hat,
