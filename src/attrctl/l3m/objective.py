@@ -55,7 +55,7 @@ class L3M:
         self.policy, self.tokenizer, self.oracle = policy, tokenizer, oracle
         self.constraints, self.cfg, self.seed, self.fixed = constraints, cfg, seed, fixed
         self.sampling = SampleConfig(k=cfg.generations, max_new_tokens=cfg.max_new_tokens, top_p=top_p)
-        self.running: dict[str, float] = {}  # metric -> the running estimate of ĉ_j
+        self.running: dict[str, float] = {}  # the running estimate of ĉ_j, by j (a set may bound a metric twice)
 
     def state_dict(self) -> dict[str, dict[str, float]]:
         """The running estimates (the training loop checkpoints them with the model)."""
@@ -79,15 +79,15 @@ class L3M:
         # 3) log pθ(y | x) of each sample: the score function.
         seq_logp = sequence_log_probs(model, repeated, samples, self.tokenizer.pad_token_id)
         loss, logs = task, {"task": task.item(), "mu": mu}
-        for constraint in self.constraints:
+        for j, constraint in enumerate(self.constraints):
             name = constraint.metric
             sign = 1.0 if constraint.sense == "le" else -1.0
             g = measure(constraint, texts, self.oracle).to(seq_logp.device)
             bound = 1.0 if name == "length" else constraint.bound
             # 4) ĉ_j: the mini-batch estimate of the constraint (≤ 0 when satisfied), folded into its running mean.
             c_batch = sign * (float(g.mean()) - bound)
-            past = self.running.get(name, c_batch)
-            c_hat = self.running[name] = self.cfg.smoothing * past + (1.0 - self.cfg.smoothing) * c_batch
+            past = self.running.get(str(j), c_batch)
+            c_hat = self.running[str(j)] = self.cfg.smoothing * past + (1.0 - self.cfg.smoothing) * c_batch
             # 5) The multiplier: B′(ĉ_j) for L3M, the fixed λ_j for mm.
             multiplier = self.fixed[name] if self.fixed is not None else barrier_slope(c_hat, mu)
             # 6) Score function with a per-prompt baseline: ∇ĉ_j ≈ mean (g − ḡ(x)) ∇ log pθ(y|x).
