@@ -6,6 +6,7 @@ same DAG to dvc.yaml and `tests/test_workflow_parity.py` checks that the two agr
 from __future__ import annotations
 
 import ast
+import functools
 import os
 import re
 from pathlib import Path
@@ -46,7 +47,8 @@ def gpu_per_job(config: dict[str, Any]) -> int:
     return int(device == "cuda" or (device == "auto" and visible))
 
 
-def _imports(path: Path) -> set[str]:
+@functools.cache  # every rule walks the same modules: parse each file once per process, not once per rule
+def _imports(path: Path) -> frozenset[str]:
     """attrctl modules imported anywhere in a source file (top level or inside functions)."""
     found = set()
     for node in ast.walk(ast.parse(path.read_text())):
@@ -55,7 +57,7 @@ def _imports(path: Path) -> set[str]:
         elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("attrctl"):
             found.add(node.module)
             found |= {f"{node.module}.{a.name}" for a in node.names}  # `from attrctl import x` imports a module
-    return found
+    return frozenset(found)
 
 
 def _module_file(module: str) -> Path | None:
