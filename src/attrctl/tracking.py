@@ -14,6 +14,7 @@ import hashlib
 import os
 import platform
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -62,16 +63,16 @@ def flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def environment() -> dict[str, str]:
-    """What a number depends on besides inputs and params: thread count and library versions."""
+    """What a number depends on besides inputs and params: thread count and library versions. Read as the run
+    ends, so that a stage which never computes with torch does not import it for a tag."""
     from importlib.metadata import PackageNotFoundError, version
 
     tags = {"env.python": platform.python_version(), "env.machine": platform.machine()}
     for package in ("torch", "transformers", "accelerate", "lm_eval", "trl", "scikit-learn"):
         with contextlib.suppress(PackageNotFoundError):
             tags[f"env.{package}"] = version(package)
-    with contextlib.suppress(ImportError):
-        import torch
-
+    torch = sys.modules.get("torch")
+    if torch is not None:
         tags["env.torch_threads"] = str(torch.get_num_threads())
         tags["env.device"] = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
     return tags
@@ -93,6 +94,7 @@ class StageRun:
     def start(self) -> None:
         if not self.enabled:
             return
+        import mlflow.store.tracking.sqlalchemy_store  # noqa: F401  (seconds of imports, outside the lock)
         from mlflow.tracking import MlflowClient
 
         with self.lock:
@@ -100,7 +102,7 @@ class StageRun:
             self.experiment_id = _experiment(self.client, self.cfg.tracking.experiment, _root(self.params_path))
             self.parent_id = _parent(self.client, self.experiment_id, self.cfg, self.params_path)
             _fail_abandoned(self.client, self.experiment_id, self.parent_id, self.run_name)
-            tags = {"mlflow.parentRunId": self.parent_id, **self.tags, **environment()}
+            tags = {"mlflow.parentRunId": self.parent_id, **self.tags}
             self.run_id = self.client.create_run(self.experiment_id, run_name=self.run_name, tags=tags).info.run_id
             self.client.update_run(self.parent_id, status="RUNNING")
         self.log_params(tracked(self.cfg, self.stage))  # the params the stage's outputs depend on
@@ -117,7 +119,10 @@ class StageRun:
             return
         if self.monitor is not None:
             self.monitor.finish()
+        from mlflow.entities import RunTag
+
         with self.lock:
+            self.client.log_batch(self.run_id, tags=[RunTag(k, v) for k, v in environment().items()])
             self.client.set_terminated(self.run_id, status)
             self.client.set_terminated(self.parent_id, "FAILED" if status == "FAILED" else "FINISHED")
 
