@@ -72,7 +72,7 @@ def ran_stages(dvc_output: str) -> set[str]:
 
 
 def test_snakemake_runs_the_tiny_dag(snakemake_project):
-    """One model per kind of method on the tiny profile: 80 jobs, two at a time (~530 s here; each job costs
+    """One model per kind of method on the tiny profile: 80 jobs, two at a time (530-600 s here; each job costs
     ~8-12 s of library start-up however small its model)."""
     root = snakemake_project
     metrics = json.loads((root / "results/metrics/base/toxicity.json").read_text())
