@@ -58,20 +58,21 @@ def test_a_satisfied_constraint_leaves_sft(tiny_model, tokenizer):
         {"prompt_ids": [5, 6, 7], "target_ids": [8, 9]},
         {"prompt_ids": [10, 11], "target_ids": [12, 13, 14]},
     ]
+    prompts = [e["prompt_ids"] for e in examples]
     batch = collate(examples, tokenizer.pad_token_id)
     batch.update(step=9, total_steps=10)  # what the training loop adds
     cfg = L3MConfig(mu_start=1e-6, mu_end=1e-6, generations=2, max_new_tokens=3)
     grads = []
     for make in (
         lambda m: SFT(),
-        lambda m: L3M(m, tokenizer, None, [Constraint(metric="length", bound=1000.0)], cfg, 0.9, 0),
+        lambda m: L3M(m, tokenizer, None, prompts, [Constraint(metric="length", bound=1000.0)], cfg, 0.9, 0),
     ):
         model = copy.deepcopy(tiny_model).train().requires_grad_(True)
         loss, logs = make(model)(model, batch)
         loss.backward()
         grads.append(torch.cat([p.grad.flatten() for p in model.parameters()]))
         if "length_c_hat" in logs:
-            assert logs["length_c_hat"] < -0.99 and logs["length_multiplier"] < 2e-6 and logs["mu"] == 1e-6
+            assert logs["length_c_hat"] < -0.99 + cfg.margin and logs["length_multiplier"] < 2e-6 and logs["mu"] == 1e-6
     assert torch.allclose(grads[0], grads[1], atol=1e-5)
 
 
@@ -87,12 +88,13 @@ def test_a_violated_length_constraint_pushes_towards_shorter_samples(tiny_model,
     batch.update(step=0, total_steps=10)
     cfg = L3MConfig(generations=4, max_new_tokens=6)
     model = copy.deepcopy(tiny_model).train().requires_grad_(True)
-    _, logs = L3M(model, tokenizer, None, [Constraint(metric="length", bound=1.0)], cfg, 1.0, 0)(model, batch)
+    bounded = [Constraint(metric="length", bound=1.0)]
+    _, logs = L3M(model, tokenizer, None, [[5, 6, 7]], bounded, cfg, 1.0, 0)(model, batch)
     assert logs["length_c_hat"] > 0 and logs["length_multiplier"] == pytest.approx(1.0)  # μ/s at μ = 1
     assert logs["length_mean"] > 1.0
-    mm, _ = L3M(model, tokenizer, None, [Constraint(metric="length", bound=1.0)], cfg, 1.0, 0, {"length": 0.0})(
-        model, batch
-    )
+    # ĉ is measured against the bound tightened by the margin: mean/b − (1 − margin)
+    assert logs["length_c_batch"] == pytest.approx(logs["length_mean"] - (1.0 - cfg.margin))
+    mm, _ = L3M(model, tokenizer, None, [[5, 6, 7]], bounded, cfg, 1.0, 0, {"length": 0.0})(model, batch)
     assert mm.item() == pytest.approx(logs["task"], rel=1e-5)  # mm with λ = 0 is SFT
 
 
@@ -148,7 +150,7 @@ def test_the_multiplier_follows_a_running_estimate_of_the_constraint(tiny_model,
     model = copy.deepcopy(tiny_model).train().requires_grad_(True)
 
     def make():
-        return L3M(model, tokenizer, None, [Constraint(metric="length", bound=2.0)], cfg, 1.0, 0)
+        return L3M(model, tokenizer, None, [[5, 6, 7]], [Constraint(metric="length", bound=2.0)], cfg, 1.0, 0)
 
     objective, logs = make(), []
     for step in range(3):

@@ -331,6 +331,9 @@ class L3MConfig(Section):
     smoothing: float = Field(0.9, ge=0.0, lt=1.0)
     """Weight of the past in the running estimate of ĉ_j (an exponential moving average over steps) at which the
     multiplier B′ is evaluated; 0 evaluates it at the mini-batch estimate alone."""
+    margin: float = Field(0.15, ge=0.0, lt=1.0)
+    """Share by which each bound is tightened in training (b·(1 − margin) for ≤, b·(1 + margin) for ≥): the
+    final iterate sits on the bound it trains against, and the held-out mean's interval must clear the real one."""
     mm_weights: dict[Literal["length", "toxicity"], float] = {"length": 1.0, "toxicity": 10.0}
     """The mm baseline's fixed multiplier λ_j per metric (what L3M replaces by B′(ĉ_j))."""
     generations: int = Field(4, ge=2)
@@ -626,7 +629,7 @@ STAGE_PARAMS: dict[str, list[str]] = {
     "tnt_eval": [],
     "classification_data": ["benchmarks.cls_items_per_class", "seed"],
     "benchmarks": ["benchmarks", "seed"],
-    "l3m_train": ["l3m", "oracle", "sample.top_p", "seed"],
+    "l3m_train": ["l3m", "oracle", "sample.top_p", "data.max_prompt_tokens", "seed"],
     "task_ppl": [],
     "dglm_data": ["dglm.encoder", "dglm.heldout_fraction", "oracle", "seed"],
     "dglm_classifiers": ["dglm.classifier_c", "seed"],

@@ -130,6 +130,14 @@ def stop_tokens(model, tokenizer) -> tuple[set[int], int]:
     return eos_ids, pad_id
 
 
+def encode_prompts(tokenizer, prompts: list[dict], max_prompt_tokens: int) -> list[list[int]]:
+    """Token ids of prompt records, each cut to its last `max_prompt_tokens` (an empty prompt: end-of-sequence)."""
+    return [
+        tokenizer(p["text"], add_special_tokens=False).input_ids[-max_prompt_tokens:] or [tokenizer.eos_token_id]
+        for p in prompts
+    ]
+
+
 def continuations(model, tokenizer, prompt_ids: list[list[int]], cfg: SampleConfig, generator) -> list[list[int]]:
     """cfg.k continuations (token ids, cut at end-of-sequence) of each tokenised prompt, prompt-major: the
     on-policy samples of a training step."""
@@ -155,10 +163,7 @@ def generate(
     `soft_prompts` (len(prompts) × k, m, hidden; prompt-major) gives every sample its own embeddings between
     prompt and continuation (DGLM); each sample is then prefilled on its own instead of sharing its prompt's."""
     k = 1 if cfg.greedy else cfg.k
-    encoded = [
-        tokenizer(p["text"], add_special_tokens=False).input_ids[-max_prompt_tokens:] or [tokenizer.eos_token_id]
-        for p in prompts
-    ]
+    encoded = encode_prompts(tokenizer, prompts, max_prompt_tokens)
     # a unit is prefilled once and decoded `group` times: a prompt (its k samples), or one sample of a prompt
     group = k if soft_prompts is None else 1
     units = [(i, j) for i in range(len(prompts)) for j in range(0, k, group)]  # (prompt, its first sample)

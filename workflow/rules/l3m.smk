@@ -6,6 +6,7 @@ rule l3m_train:
     input:
         paths.VALIDATED,
         data=paths.CORPUS,
+        prompts=paths.prompts("train"),
         base=paths.model("base"),
         oracle=paths.ORACLE,
         code=code("l3m_train"),
@@ -26,7 +27,8 @@ rule l3m_train:
         gpu=GPU,
     shell:
         TRAIN_STAGE.format("l3m_train")
-        + " --name {wildcards.model} --data {input.data} --base {input.base} --oracle {input.oracle}"
+        + " --name {wildcards.model} --data {input.data} --prompts {input.prompts}"
+        + " --base {input.base} --oracle {input.oracle}"
         + " --checkpoints {params.checkpoints} --out {output.model} --metrics {output.metrics}"
 
 

@@ -7,6 +7,12 @@ with the barrier's gradient B′(ĉ_j) · ∇ĉ_j and ∇ĉ_j by the score funct
 baseline replaces B′(ĉ_j) by a fixed multiplier λ_j. A length constraint is measured relative to its bound
 (g = words / b, so ĉ = mean/b − 1), so one μ schedule serves constraints of any scale.
 
+The expectation is over the pipeline's train prompts, the distribution the held-out eval prompts come from, not
+over the corpus batch's prompts: a third of those ask for a one-word classification answer, so a model held at
+5 words on them wrote 6.2 on held-out prompts (at f241a2a). The barrier is written for the bound tightened by
+`l3m.margin` (b·(1 − margin) for ≤): as μ → 0 the iterate ends on the bound it trains against, where a held-out
+mean lands above the bound half the time; the margin is about the held-out interval's half-width.
+
 B′ is evaluated at a running estimate of ĉ_j (an exponential moving average of the mini-batch estimates,
 `l3m.smoothing`); the gradient's direction is this batch's. From 16 samples a step the mini-batch ĉ swings by
 ±0.5: once μ is small a violating batch lands on the barrier's linear part, slope 1/μ (100 at μ = 0.01), and
@@ -16,6 +22,8 @@ The response whose length is bounded is its first sentence (attrctl.l3m.constrai
 """
 
 from __future__ import annotations
+
+import random
 
 import torch
 from trl.trainer.utils import selective_log_softmax
@@ -39,20 +47,22 @@ def sequence_log_probs(policy, prompts: list[list[int]], samples: list[list[int]
 
 class L3M:
     """L_task plus the constraints' barrier terms; `fixed` ({metric: λ}) makes it the `mm` baseline. `policy`
-    (unwrapped) samples; the model the loop passes in carries the gradients."""
+    (unwrapped) samples `prompts` (token ids: the train prompts); the model the loop passes in carries the
+    gradients."""
 
     def __init__(
         self,
         policy,
         tokenizer,
         oracle,
+        prompts: list[list[int]],
         constraints: list[Constraint],
         cfg: L3MConfig,
         top_p: float,
         seed: int,
         fixed: dict[str, float] | None = None,
     ):
-        self.policy, self.tokenizer, self.oracle = policy, tokenizer, oracle
+        self.policy, self.tokenizer, self.oracle, self.prompts = policy, tokenizer, oracle, prompts
         self.constraints, self.cfg, self.seed, self.fixed = constraints, cfg, seed, fixed
         self.sampling = SampleConfig(k=cfg.generations, max_new_tokens=cfg.max_new_tokens, top_p=top_p)
         self.running: dict[str, float] = {}  # the running estimate of ĉ_j, by j (a set may bound a metric twice)
@@ -70,8 +80,10 @@ class L3M:
         # 1) L_task: the likelihood of the corpus.
         logp, targets, mask = next_token_log_probs(model, batch)
         task = nll(logp, targets, mask)
-        # 2) The policy's own samples of the batch's prompts (no gradient), seeded by step (resumable).
-        prompts = [ids[:n] for ids, n in zip(batch["input_ids"].tolist(), batch["prompt_len"].tolist(), strict=True)]
+        # 2) The policy's own samples (no gradient) of as many train prompts as the batch holds examples, both
+        #    drawn by step (resumable).
+        count = min(len(batch["input_ids"]), len(self.prompts))
+        prompts = random.Random(self.seed * 100_003 + step).sample(self.prompts, count)
         generator = torch.Generator(device=self.policy.device).manual_seed(self.seed * 100_003 + step)
         samples = continuations(self.policy, self.tokenizer, prompts, self.sampling, generator)
         repeated = [p for p in prompts for _ in range(self.cfg.generations)]
@@ -83,8 +95,9 @@ class L3M:
             name = constraint.metric
             sign = 1.0 if constraint.sense == "le" else -1.0
             g = measure(constraint, texts, self.oracle).to(seq_logp.device)
-            bound = 1.0 if name == "length" else constraint.bound
-            # 4) ĉ_j: the mini-batch estimate of the constraint (≤ 0 when satisfied), folded into its running mean.
+            # 4) ĉ_j: the mini-batch estimate of the constraint (≤ 0 when satisfied) against the bound tightened
+            #    by the margin, folded into its running mean.
+            bound = (1.0 if name == "length" else constraint.bound) * (1.0 - sign * self.cfg.margin)
             c_batch = sign * (float(g.mean()) - bound)
             past = self.running.get(str(j), c_batch)
             c_hat = self.running[str(j)] = self.cfg.smoothing * past + (1.0 - self.cfg.smoothing) * c_batch

@@ -1,12 +1,14 @@
 """Fine-tune the base model on the corpus under average constraints: l3m_<name> with the relaxed log barrier,
 or mm_<name> with fixed multipliers (the heuristic L3M removes); the constraints are l3m.constraints[<name>].
 
-Every step samples the policy on the batch's prompts (l3m.generations each) to estimate each constraint and its
-gradient; it logs ĉ_j, the multiplier (B′(ĉ_j) for L3M) and μ. Checkpoints every N steps; resumes after a kill.
+Every step samples the policy on train prompts, as many as the batch holds (l3m.generations each), to estimate
+each constraint and its gradient; it logs ĉ_j, the multiplier (B′(ĉ_j) for L3M) and μ. Checkpoints every N
+steps; resumes after a kill.
 
 Options:
   --name NAME         l3m_<name> or mm_<name>
   --data PATH         input: the corpus (.jsonl)
+  --prompts PATH      input: the train prompts (the constraints' expectations are over them)
   --base PATH         input: the base model
   [--oracle PATH]     input: the trained embedding oracle's directory, when one is used
 """
@@ -18,7 +20,7 @@ from attrctl.stages import cli
 
 def main(argv: list[str] | None = None) -> None:
     args, cfg = cli.start(cli.parser(__doc__, __spec__, training=True), argv)
-    from attrctl import models, oracles, runtime
+    from attrctl import models, oracles, runtime, sampling
     from attrctl.io import read_jsonl
     from attrctl.l3m.objective import L3M
     from attrctl.tracking import stage_run
@@ -35,6 +37,7 @@ def main(argv: list[str] | None = None) -> None:
             policy,
             tokenizer,
             oracles.build(cfg.oracle.name, cfg.oracle, args.oracle),
+            sampling.encode_prompts(tokenizer, read_jsonl(args.prompts), cfg.data.max_prompt_tokens),
             cfg.l3m.constraints[constraint_set],
             cfg.l3m,
             cfg.sample.top_p,
