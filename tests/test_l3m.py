@@ -98,6 +98,26 @@ def test_a_violated_length_constraint_pushes_towards_shorter_samples(tiny_model,
     assert mm.item() == pytest.approx(logs["task"], rel=1e-5)  # mm with λ = 0 is SFT
 
 
+def test_a_metric_bounded_on_both_sides_logs_each_bound(tiny_model, tokenizer):
+    """length ≥ 1 and ≤ 1000 in one set: each bound gets its own log keys, measured against its own bound."""
+    import copy
+
+    from attrctl.batch import collate
+    from attrctl.config import Constraint, L3MConfig
+    from attrctl.l3m.objective import L3M
+
+    batch = collate([{"prompt_ids": [5, 6, 7], "target_ids": [8, 9]}], tokenizer.pad_token_id)
+    batch.update(step=0, total_steps=10)
+    cfg = L3MConfig(generations=2, max_new_tokens=4, margin=0.0)
+    both = [Constraint(metric="length", bound=1.0, sense="ge"), Constraint(metric="length", bound=1000.0)]
+    model = copy.deepcopy(tiny_model).train().requires_grad_(True)
+    _, logs = L3M(model, tokenizer, None, [[5, 6, 7]], both, cfg, 1.0, 0)(model, batch)
+    assert "length_c_hat" not in logs
+    assert logs["length_ge_mean"] == pytest.approx(logs["length_le_mean"])  # the same samples
+    assert logs["length_ge_c_batch"] == pytest.approx(1.0 - logs["length_ge_mean"])  # −(mean/1 − 1)
+    assert logs["length_le_c_batch"] == pytest.approx(logs["length_le_mean"] / 1000.0 - 1.0)
+
+
 def test_the_l3m_table_says_met_only_when_the_interval_does(tmp_path):
     import yaml
     from conftest import REPO

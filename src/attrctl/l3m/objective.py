@@ -93,6 +93,8 @@ class L3M:
         loss, logs = task, {"task": task.item(), "mu": mu}
         for j, constraint in enumerate(self.constraints):
             name = constraint.metric
+            # the logs' prefix: the metric, and its sense where the set bounds the metric on both sides
+            key = name if [c.metric for c in self.constraints].count(name) == 1 else f"{name}_{constraint.sense}"
             sign = 1.0 if constraint.sense == "le" else -1.0
             g = measure(constraint, texts, self.oracle).to(seq_logp.device)
             # 4) ĉ_j: the mini-batch estimate of the constraint (≤ 0 when satisfied) against the bound tightened
@@ -109,11 +111,11 @@ class L3M:
             loss = loss + multiplier * (advantage * seq_logp).mean()
             logs.update(
                 {
-                    f"{name}_mean": float(g.mean()) * (constraint.bound if name == "length" else 1.0),
-                    f"{name}_c_batch": c_batch,
-                    f"{name}_c_hat": c_hat,
-                    f"{name}_multiplier": multiplier,
-                    f"{name}_barrier": barrier(c_hat, mu) if self.fixed is None else multiplier * c_hat,
+                    f"{key}_mean": float(g.mean()) * (constraint.bound if name == "length" else 1.0),
+                    f"{key}_c_batch": c_batch,
+                    f"{key}_c_hat": c_hat,
+                    f"{key}_multiplier": multiplier,
+                    f"{key}_barrier": barrier(c_hat, mu) if self.fixed is None else multiplier * c_hat,
                 }
             )
         logs["loss"] = loss.item()
