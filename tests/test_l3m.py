@@ -86,7 +86,7 @@ def test_a_violated_length_constraint_pushes_towards_shorter_samples(tiny_model,
 
     batch = collate([{"prompt_ids": [5, 6, 7], "target_ids": [8, 9]}], tokenizer.pad_token_id)
     batch.update(step=0, total_steps=10)
-    cfg = L3MConfig(generations=4, max_new_tokens=6)
+    cfg = L3MConfig(generations=4, max_new_tokens=6, mu_start=1.0)
     model = copy.deepcopy(tiny_model).train().requires_grad_(True)
     bounded = [Constraint(metric="length", bound=1.0)]
     _, logs = L3M(model, tokenizer, None, [[5, 6, 7]], bounded, cfg, 1.0, 0)(model, batch)
