@@ -326,7 +326,7 @@ class L3MConfig(Section):
     """Models l3m_<name> (and mm_<name>) with their constraints."""
     mu_start: float = Field(0.1, gt=0.0)
     """μ of the relaxed barrier at the first step. The barrier pushes a met constraint inward by μ/|ĉ|: from
-    μ = 1 (the paper's start) the default profile's ~50 steps ended every length at half its bound or less."""
+    μ = 1 (the paper's start) the default profile's ~50 steps ended the lengths at 46-59% of their bounds."""
     mu_end: float = Field(0.01, gt=0.0)
     """μ at the last step (decreasing geometrically)."""
     smoothing: float = Field(0.9, ge=0.0, lt=1.0)

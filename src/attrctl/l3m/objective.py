@@ -9,7 +9,7 @@ baseline replaces B′(ĉ_j) by a fixed multiplier λ_j. A length constraint is 
 
 The expectation is over the pipeline's train prompts, the distribution the held-out eval prompts come from, not
 over the corpus batch's prompts: a third of those ask for a one-word classification answer, so a model held at
-5 words on them wrote 6.2 on held-out prompts (at f241a2a). The barrier is written for the bound tightened by
+5 words on them wrote 6.15 on held-out prompts (at fb4626d). The barrier is written for the bound tightened by
 `l3m.margin` (b·(1 − margin) for ≤): as μ → 0 the iterate ends on the bound it trains against, where a held-out
 mean lands above the bound half the time; the margin is about the held-out interval's half-width.
 
@@ -66,6 +66,9 @@ class L3M:
         self.constraints, self.cfg, self.seed, self.fixed = constraints, cfg, seed, fixed
         self.sampling = SampleConfig(k=cfg.generations, max_new_tokens=cfg.max_new_tokens, top_p=top_p)
         self.running: dict[str, float] = {}  # the running estimate of ĉ_j, by j (a set may bound a metric twice)
+        metrics = [c.metric for c in constraints]
+        # the logs' prefix of each constraint: its metric, and its sense where the set bounds the metric twice
+        self.keys = [c.metric if metrics.count(c.metric) == 1 else f"{c.metric}_{c.sense}" for c in constraints]
 
     def state_dict(self) -> dict[str, dict[str, float]]:
         """The running estimates (the training loop checkpoints them with the model)."""
@@ -82,19 +85,17 @@ class L3M:
         task = nll(logp, targets, mask)
         # 2) The policy's own samples (no gradient) of as many train prompts as the batch holds examples, both
         #    drawn by step (resumable).
-        count = min(len(batch["input_ids"]), len(self.prompts))
-        prompts = random.Random(self.seed * 100_003 + step).sample(self.prompts, count)
-        generator = torch.Generator(device=self.policy.device).manual_seed(self.seed * 100_003 + step)
+        draw = self.seed * 100_003 + step
+        prompts = random.Random(draw).sample(self.prompts, min(len(batch["input_ids"]), len(self.prompts)))
+        generator = torch.Generator(device=self.policy.device).manual_seed(draw)
         samples = continuations(self.policy, self.tokenizer, prompts, self.sampling, generator)
         repeated = [p for p in prompts for _ in range(self.cfg.generations)]
         texts = self.tokenizer.batch_decode(samples, skip_special_tokens=True)
         # 3) log pθ(y | x) of each sample: the score function.
         seq_logp = sequence_log_probs(model, repeated, samples, self.tokenizer.pad_token_id)
         loss, logs = task, {"task": task.item(), "mu": mu}
-        for j, constraint in enumerate(self.constraints):
+        for j, (constraint, key) in enumerate(zip(self.constraints, self.keys, strict=True)):
             name = constraint.metric
-            # the logs' prefix: the metric, and its sense where the set bounds the metric on both sides
-            key = name if [c.metric for c in self.constraints].count(name) == 1 else f"{name}_{constraint.sense}"
             sign = 1.0 if constraint.sense == "le" else -1.0
             g = measure(constraint, texts, self.oracle).to(seq_logp.device)
             # 4) ĉ_j: the mini-batch estimate of the constraint (≤ 0 when satisfied) against the bound tightened
