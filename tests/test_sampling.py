@@ -74,3 +74,15 @@ def test_prompt_truncated_from_the_left(tiny_model, tokenizer):
     cfg = SampleConfig(greedy=True, max_new_tokens=2)
     row = generate(tiny_model, tokenizer, [PROMPTS[2]], cfg, seed=0, max_prompt_tokens=3)[0]
     assert row["prompt"] == tokenizer.decode(tokenizer(PROMPTS[2]["text"], add_special_tokens=False).input_ids[-3:])
+
+
+def test_a_tokenizer_without_a_pad_token_pads_with_end_of_sequence(tokenizer):
+    """transformers 5.17 reads no pad token from the embedded GGUF (5.23 does): batching then pads with EOS."""
+    import copy
+
+    from attrctl.models import padded
+
+    bare = copy.deepcopy(tokenizer)
+    bare.pad_token = None
+    assert bare.pad_token_id is None
+    assert padded(bare).pad_token_id == tokenizer.eos_token_id

@@ -23,7 +23,15 @@ def embedded_tokenizer():
     """The SmolLM2 tokenizer read from the embedded GGUF (also used by the tiny test models)."""
     from transformers import AutoTokenizer
 
-    return AutoTokenizer.from_pretrained(str(embedded_gguf_dir()), gguf_file=EMBEDDED_GGUF)
+    return padded(AutoTokenizer.from_pretrained(str(embedded_gguf_dir()), gguf_file=EMBEDDED_GGUF))
+
+
+def padded(tokenizer):
+    """`tokenizer`, padding with end-of-sequence where it names no pad token: transformers 5.23 reads the GGUF's
+    pad token as <|im_end|>, 5.17 (the GPU image's) reads none, and batching needs one."""
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
 
 
 def _from_gguf():
@@ -78,9 +86,7 @@ def build_base(cfg: ModelConfig, seed: int):
 def save(model, tokenizer, path: Path, dtype=None) -> None:
     """Save as safetensors with a tokenizer that pads on the left (decoder-only batching); `dtype` (e.g. bf16)
     halves the bytes of a model that is only evaluated, not trained further."""
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    tokenizer.padding_side = "left"
+    padded(tokenizer).padding_side = "left"
     model.config.pad_token_id = tokenizer.pad_token_id
     state = {k: v.to(dtype) for k, v in model.state_dict().items()} if dtype is not None else None
     model.save_pretrained(path, safe_serialization=True, state_dict=state)
