@@ -1,5 +1,6 @@
 """The L3M table and figures: each constraint's bound against its mean on held-out prompts (with a 95% interval),
-whether the interval says it is met, task perplexity, and the response-length distribution."""
+whether the interval says it is met, task perplexity (and its ratio to sft's, paired over the same held-out
+examples), and the response-length distribution."""
 
 from __future__ import annotations
 
@@ -22,6 +23,16 @@ def measured(rows: list[dict], metric: str, seed: int) -> tuple[float, float, fl
     return stats.mean_ci([float(np.mean(v)) for v in per_prompt.values()], seed)
 
 
+def versus_sft(task_ppl: dict[str, dict], model: str, seed: int) -> dict[str, float]:
+    """The model's mean task perplexity over sft's, with a paired interval over the examples both score."""
+    if model == "sft" or "per_example" not in task_ppl.get(model, {}) or "per_example" not in task_ppl.get("sft", {}):
+        return {}
+    a, b = np.array(task_ppl[model]["per_example"]), np.array(task_ppl["sft"]["per_example"])
+    both = np.isfinite(a) & np.isfinite(b)
+    paired = stats.paired(a[both], b[both], seed)
+    return {f"task_ppl_vs_sft{k.removeprefix('ratio')}": v for k, v in paired.items() if k.startswith("ratio")}
+
+
 def rows(cfg: Config, models: list[str], annotations: dict[str, list[dict]], task_ppl: dict[str, dict]) -> list[dict]:
     """One row per (model, constraint): l3m_* and mm_* against their own constraints, base and sft against every
     constraint (where they stand without one)."""
@@ -33,6 +44,7 @@ def rows(cfg: Config, models: list[str], annotations: dict[str, list[dict]], tas
         constraints = cfg.l3m.constraints[name] if name else [c for cs in cfg.l3m.constraints.values() for c in cs]
         lengths = [response_length(r["text"]) for r in annotations[model]]
         ppl = task_ppl.get(model, {})
+        vs_sft = versus_sft(task_ppl, model, cfg.seed)
         for c in {(c.metric, c.bound, c.sense): c for c in constraints}.values():
             mean, lo, hi = measured(annotations[model], c.metric, cfg.seed)
             met = hi <= c.bound if c.sense == "le" else lo >= c.bound
@@ -46,6 +58,9 @@ def rows(cfg: Config, models: list[str], annotations: dict[str, list[dict]], tas
                     "met": ("yes" if met else "no") if name else "–",
                     "task_ppl": ppl.get("task_ppl", math.nan),
                     "task_ppl_std": ppl.get("task_ppl_std", math.nan),
+                    "task_ppl_vs_sft": vs_sft.get("task_ppl_vs_sft", math.nan),
+                    "task_ppl_vs_sft_ci_lo": vs_sft.get("task_ppl_vs_sft_ci_lo", math.nan),
+                    "task_ppl_vs_sft_ci_hi": vs_sft.get("task_ppl_vs_sft_ci_hi", math.nan),
                     "length_mean": float(np.mean(lengths)),
                     "length_median": float(np.median(lengths)),
                     "length_p90": float(np.percentile(lengths, 90)),

@@ -1,5 +1,6 @@
 """Task perplexity of one model: per-example perplexity of the held-out corpus targets given their prompts
 (mean, standard deviation and 95% interval over examples) — the utility the L3M table holds constraints against.
+The per-example values (null where a target is empty) are kept too, so the table can pair two models.
 
 Options:
   --name NAME     the model's name
@@ -27,11 +28,11 @@ def main(argv: list[str] | None = None) -> None:
         pairs = [(e["prompt"], e["target"]) for e in read_jsonl(args.heldout)]
         precision = runtime.setup_torch(cfg.runtime, cfg.seed)
         model, tokenizer = load(args.model, precision.device, precision.frozen)
-        ppls = np.array(conditional_perplexities(model, tokenizer, pairs, cfg.evaluate.ppl_batch_size))
-        ppls = ppls[np.isfinite(ppls)]
+        per_example = np.array(conditional_perplexities(model, tokenizer, pairs, cfg.evaluate.ppl_batch_size))
+        ppls = per_example[np.isfinite(per_example)]
         mean, lo, hi = stats.mean_ci(ppls, cfg.seed)
         metrics = {"task_ppl": mean, "task_ppl_ci_lo": lo, "task_ppl_ci_hi": hi, "task_ppl_std": float(ppls.std())}
-        write_json(args.out, metrics)
+        write_json(args.out, {**metrics, "per_example": per_example.tolist()})
         run.log_metrics(metrics)
     print("  ".join(f"{k}={v:.4g}" for k, v in metrics.items()))
 
