@@ -327,11 +327,13 @@ class L3MConfig(Section):
     mu_start: float = Field(0.1, gt=0.0)
     """μ of the relaxed barrier at the first step. The barrier pushes a met constraint inward by μ/|ĉ|: from
     μ = 1 (the paper's start) the default profile's ~50 steps ended the lengths at 46-59% of their bounds."""
-    mu_end: float = Field(0.01, gt=0.0)
-    """μ at the last step (decreasing geometrically)."""
-    smoothing: float = Field(0.9, ge=0.0, lt=1.0)
+    mu_end: float = Field(0.003, gt=0.0)
+    """μ at the last step (decreasing geometrically). A met constraint ends about μ/λ inside its bound (λ its
+    multiplier at the optimum); a violated one is pushed with slope 1/μ."""
+    smoothing: float = Field(0.7, ge=0.0, lt=1.0)
     """Weight of the past in the running estimate of ĉ_j (an exponential moving average over steps) at which the
-    multiplier B′ is evaluated; 0 evaluates it at the mini-batch estimate alone."""
+    multiplier B′ is evaluated; 0 evaluates it at the mini-batch estimate alone. At 0.9 the estimate lagged the
+    batches by about ten steps, and the push went on after the bound was crossed."""
     margin: float = Field(0.15, ge=0.0, lt=1.0)
     """Share by which each bound is tightened in training (b·(1 − margin) for ≤, b·(1 + margin) for ≥): the
     final iterate sits on the bound it trains against, and the held-out mean's interval must clear the real one."""
@@ -341,8 +343,6 @@ class L3MConfig(Section):
     """On-policy samples per prompt at each step (ĉ_j's estimate and the score-function baseline)."""
     max_new_tokens: PositiveInt = 20
     """Length of those samples (and the cap of the length metric)."""
-    train: TrainConfig = TrainConfig(lr=1e-4, epochs=1, batch_size=4, warmup_steps=2, checkpoint_every=5)
-    """Loop settings (a batch is `batch_size` corpus examples; their prompts are sampled `generations` times)."""
 
 
 class DenoiserConfig(Section):
@@ -630,7 +630,15 @@ STAGE_PARAMS: dict[str, list[str]] = {
     "tnt_eval": [],
     "classification_data": ["benchmarks.cls_items_per_class", "seed"],
     "benchmarks": ["benchmarks", "seed"],
-    "l3m_train": ["l3m", "oracle", "sample.top_p", "data.max_prompt_tokens", "seed"],
+    "l3m_train": [
+        "l3m",
+        "finetune.train",
+        "nado_reg.iterations",
+        "oracle",
+        "sample.top_p",
+        "data.max_prompt_tokens",
+        "seed",
+    ],
     "task_ppl": [],
     "dglm_data": ["dglm.encoder", "dglm.heldout_fraction", "oracle", "seed"],
     "dglm_classifiers": ["dglm.classifier_c", "seed"],

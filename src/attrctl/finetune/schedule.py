@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from attrctl.config import TrainConfig
+
 SCHEDULES = ("sequential", "parallel")
 PREFIX = {"sequential": "nado_reg", "parallel": "nado_reg_parallel"}
 
@@ -73,6 +75,10 @@ class FinetunePlan:
     passes: int  # finetune.train epochs are multiplied by this
     filtered: bool = False
     kl_weight: float | None = None  # λ of a sweep model; None: nado_reg.kl_weight
+
+    def train(self, loop: TrainConfig) -> TrainConfig:
+        """The loop settings of this model: `loop` (finetune.train) over `passes` times its epochs."""
+        return loop.model_copy(update={"epochs": loop.epochs * self.passes})
 
 
 SWEEP = re.compile(r"nado_reg_l(\d+(?:p\d+)?)")

@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> None:
         run.log_input(args.data, "training")
         if plan.filtered:
             examples = corpus.unflagged(examples)
-        train_cfg = cfg.finetune.train.model_copy(update={"epochs": cfg.finetune.train.epochs * plan.passes})
+        train_cfg = plan.train(cfg.finetune.train)
         history = cli.fit_policy(run, args, cfg, policy, tokenizer, objective, examples, train_cfg, precision)
         if not runtime.is_main_process():  # under a multi-process launcher only the first process writes
             return

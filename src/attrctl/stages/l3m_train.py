@@ -1,9 +1,9 @@
 """Fine-tune the base model on the corpus under average constraints: l3m_<name> with the relaxed log barrier,
 or mm_<name> with fixed multipliers (the heuristic L3M removes); the constraints are l3m.constraints[<name>].
 
-Every step samples the policy on train prompts, as many as the batch holds (l3m.generations each), to estimate
-each constraint and its gradient; it logs ĉ_j, the multiplier (B′(ĉ_j) for L3M) and μ. Checkpoints every N
-steps; resumes after a kill.
+The task loss is trained as sft is (finetune.train, over as many passes as sft makes). Every step samples the
+policy on train prompts, as many as the batch holds (l3m.generations each), to estimate each constraint and its
+gradient; it logs ĉ_j, the multiplier (B′(ĉ_j) for L3M) and μ. Checkpoints every N steps; resumes after a kill.
 
 Options:
   --name NAME         l3m_<name> or mm_<name>
@@ -21,6 +21,7 @@ from attrctl.stages import cli
 def main(argv: list[str] | None = None) -> None:
     args, cfg = cli.start(cli.parser(__doc__, __spec__, training=True), argv)
     from attrctl import models, oracles, runtime, sampling
+    from attrctl.finetune import schedule
     from attrctl.io import read_jsonl
     from attrctl.l3m.objective import L3M
     from attrctl.tracking import stage_run
@@ -32,7 +33,9 @@ def main(argv: list[str] | None = None) -> None:
         policy, tokenizer = models.load(args.base, precision.device, trainable=True)
         examples = read_jsonl(args.data)
         run.log_input(args.data, "training")
-        train_cfg = cfg.l3m.train
+        # L_task is trained exactly as sft is (its loop settings and passes over the corpus), so that the task
+        # perplexities of the table compare like with like.
+        train_cfg = schedule.finetune_plan("sft", cfg.nado_reg.iterations).train(cfg.finetune.train)
         objective = L3M(
             policy,
             tokenizer,
