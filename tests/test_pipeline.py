@@ -115,6 +115,38 @@ def test_snakemake_runs_the_tiny_dag(snakemake_project):
     assert "Nothing to be done" in run(["snakemake", "-n", "--cores", "2"], root).stdout
 
 
+def test_dvc_and_snakemake_show_every_table_and_plot(snakemake_project, tmp_path):
+    """After a run: `dvc metrics show` has every number of every table, `dvc plots show` writes a page of the
+    declared plots, and `snakemake --report` a page holding every table and plot (README, DVC and Snakemake)."""
+    import csv
+    import math
+
+    root = snakemake_project
+    shown = json.loads(run(["dvc", "metrics", "show", "--json"], root).stdout)
+    metrics = shown[""]["data"]["results/metrics.json"]["data"]
+    numbers = {v for entry in metrics.values() for v in entry.values()}
+    for table in sorted((root / "results/tables").glob("*.csv")):
+        for row in csv.DictReader(table.open()):
+            for column, cell in row.items():
+                try:
+                    value = float(cell)
+                except ValueError:
+                    continue  # a text cell
+                assert value in numbers or not math.isfinite(value), (table.name, column, value)
+    assert metrics["base"]["toxicity_probability_ci_lo"] <= metrics["base"]["toxicity_probability"]
+
+    run(["dvc", "plots", "show", "-o", str(tmp_path / "plots")], root)
+    page = (tmp_path / "plots/index.html").read_text()
+    declared = yaml.safe_load((root / "dvc.yaml").read_text())["plots"]
+    for plot in declared:
+        assert (next(iter(plot)) if isinstance(plot, dict) else plot) in page, plot
+
+    run(["snakemake", "--cores", "1", "--report", str(tmp_path / "report.html")], root)
+    report = (tmp_path / "report.html").read_text()
+    for output in [*(root / "results/tables").glob("*.md"), *(root / "results/plots").glob("*.png")]:
+        assert output.name in report, output.name
+
+
 DETERMINISTIC = {  # outputs that must be a function of inputs and params (timings and MLflow are not)
     "results/samples/base/eval.jsonl": "",
     "results/annotations/base/eval.jsonl": "",

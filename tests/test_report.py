@@ -84,3 +84,22 @@ def test_missing_metrics_are_blank_not_zero():
     row = report.detox_rows(cfg, report.Results(toxicity={"base": {"toxicity_probability": 0.3}}), ["embedding"])[0]
     assert math.isnan(row["cond_ppl"]) and math.isnan(row["benchmark_avg_acc"])
     assert "| – |" in report.markdown([row])
+
+
+def test_the_summary_holds_every_number_of_every_table_once_named():
+    tables = {
+        "detox": [{"model": "base", "toxicity_probability": 0.3, "cond_ppl": math.nan}],
+        "paired": [{"model": "sft", "vs": "base", "toxicity_probability_diff": 0.1}],
+        "l3m": [
+            {"model": "base", "constraint": "length <= 5", "measured": 8.0, "met": "–"},
+            {"model": "base", "constraint": "length <= 9", "measured": 8.0, "met": "–"},
+        ],
+        "nado": [{"nado": "sequential_iter1", "nado_auroc": 0.8}],
+        "efficiency": [{"schedule": "parallel", "iteration": "all", "job": "critical path (4 jobs)", "seconds": 9.0}],
+    }
+    assert report.summary(tables) == {
+        "base": {"toxicity_probability": 0.3, "l3m/length <= 5/measured": 8.0, "l3m/length <= 9/measured": 8.0},
+        "sft": {"vs_base/toxicity_probability_diff": 0.1},
+        "nado:sequential_iter1": {"nado_auroc": 0.8},
+        "efficiency": {"parallel/all/critical path (4 jobs)/seconds": 9.0},
+    }  # NaN (a blank cell) and text cells are not metrics

@@ -68,7 +68,8 @@ class TrackingConfig(Section):
     experiment: str = "attrctl"
     """MLflow experiment name."""
     uri: str | None = None
-    """MLflow tracking URI; null means `sqlite:///<repo>/results/mlflow.db` (absolute, CWD-independent)."""
+    """MLflow tracking URI; null means `MLFLOW_TRACKING_URI` when set (so `dvc exp run --temp`/`--queue` keep their
+    runs outside the throwaway workspace), else `sqlite:///<repo>/results/mlflow.db` (absolute, CWD-independent)."""
     enabled: bool = True
     """Log to MLflow at all (tables and metric files are written either way)."""
 

@@ -279,18 +279,28 @@ def reliability_rows(res: Results) -> list[dict]:
     return [{"nado": n, **b} for n, m in sorted(res.nado.items()) for b in m.get("reliability", [])]
 
 
+SUMMARY_NAMES = {  # table -> where a row's numbers go in `dvc metrics show`: (entry, key prefix)
+    "detox": lambda r: (r["model"], ""),
+    "toxicity": lambda r: (r["model"], ""),  # detox's columns again, and per subset and oracle
+    "classification": lambda r: (r["model"], ""),
+    "paired": lambda r: (r["model"], f"vs_{r['vs']}/"),
+    "tnt": lambda r: (r["model"], "tnt/"),
+    "l3m": lambda r: (r["model"], f"l3m/{r['constraint']}/"),
+    "dglm": lambda r: (r["model"], "dglm/"),
+    "nado": lambda r: (f"nado:{r['nado']}", ""),
+    "oracle": lambda r: ("oracle", ""),
+    "efficiency": lambda r: ("efficiency", f"{r['schedule']}/{r['iteration']}/{r['job']}/"),
+}
+
+
 def summary(tables: dict[str, list[dict]]) -> dict[str, dict[str, float]]:
-    """Every number of the per-model tables, nested model -> metric (intervals included): `dvc metrics show`."""
+    """Every number of every table, nested entry (a model, a NADO, the oracle, efficiency) -> metric, intervals
+    included: `dvc metrics show`, and the columns of `dvc exp show`."""
     out: dict[str, dict[str, float]] = {}
-    for name in ("detox", "classification"):
-        for row in tables.get(name, []):
-            out.setdefault(row["model"], {}).update(flat_numbers(row))
-    for row in tables.get("paired", []):
-        out.setdefault(row["model"], {}).update({f"vs_{row['vs']}/{k}": v for k, v in flat_numbers(row).items()})
-    for row in tables.get("nado", []):
-        out[f"nado:{row['nado']}"] = flat_numbers(row)
-    for row in tables.get("oracle", []):
-        out["oracle"] = flat_numbers(row)
+    for name, rows in tables.items():
+        for row in rows:
+            entry, prefix = SUMMARY_NAMES[name](row)
+            out.setdefault(entry, {}).update({prefix + k: v for k, v in flat_numbers(row).items()})
     return out
 
 
