@@ -138,8 +138,8 @@ def test_dvc_and_snakemake_show_every_table_and_plot(snakemake_project, tmp_path
     run(["dvc", "plots", "show", "-o", str(tmp_path / "plots")], root)
     page = (tmp_path / "plots/index.html").read_text()
     declared = yaml.safe_load((root / "dvc.yaml").read_text())["plots"]
-    for plot in declared:
-        assert (next(iter(plot)) if isinstance(plot, dict) else plot) in page, plot
+    for plot in declared:  # a data plot shows under its title, an image under its path
+        assert (next(iter(plot.values()))["title"] if isinstance(plot, dict) else plot) in page, plot
 
     run(["snakemake", "--cores", "1", "--report", str(tmp_path / "report.html")], root)
     report = (tmp_path / "report.html").read_text()
