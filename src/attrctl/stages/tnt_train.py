@@ -17,6 +17,8 @@ from attrctl.stages import cli
 
 def main(argv: list[str] | None = None) -> None:
     args, cfg = cli.start(cli.parser(__doc__, __spec__, training=True), argv)
+    import torch
+
     from attrctl import models, runtime
     from attrctl.io import read_jsonl
     from attrctl.tnt import data
@@ -35,7 +37,8 @@ def main(argv: list[str] | None = None) -> None:
         history = cli.fit_policy(run, args, cfg, policy, tokenizer, objective, examples, cfg.tnt.train, precision)
         if not runtime.is_main_process():
             return
-        metrics = cli.save_trained(run, args, policy, tokenizer, history, examples, cfg.tnt.train.epochs)
+        epochs = cfg.tnt.train.epochs  # saved in bf16: evaluated only, never trained further (half the bytes)
+        metrics = cli.save_trained(run, args, policy, tokenizer, history, examples, epochs, torch.bfloat16)
     cli.finished(args, metrics)
 
 
