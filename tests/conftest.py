@@ -86,7 +86,6 @@ def git_project(path, copy: bool = True):
     run(["git", "init", "-q"], root)
     run(["git", "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-q", "--allow-empty", "-m", "empty"], root)
     run(["dvc", "init", "-q"], root)
-    shutil.copy2(REPO / ".dvc" / "config", root / ".dvc" / "config")  # the project's cache links (README)
     run(["git", "add", "-A"], root)
     run(["git", "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-q", "-m", "project"], root)
     return root
