@@ -37,8 +37,8 @@ def main(argv: list[str] | None = None) -> None:
         history = cli.fit_policy(run, args, cfg, policy, tokenizer, objective, examples, cfg.tnt.train, precision)
         if not runtime.is_main_process():
             return
-        epochs = cfg.tnt.train.epochs  # saved in bf16: evaluated only, never trained further (half the bytes)
-        metrics = cli.save_trained(run, args, policy, tokenizer, history, examples, epochs, torch.bfloat16)
+        dtype = torch.bfloat16  # evaluated only, never trained further: half the bytes
+        metrics = cli.save_trained(run, args, policy, tokenizer, history, examples, cfg.tnt.train.epochs, dtype)
     cli.finished(args, metrics)
 
 
