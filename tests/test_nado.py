@@ -55,11 +55,18 @@ def test_nado_loss_ignores_prompt_and_padding():
     assert float(loss(4, [0, 1, 1, 0])) == pytest.approx(float(loss(3, [0, 1, 1])))
 
 
-def test_top_k_consistency_over_the_whole_vocabulary_is_exact(tiny_model, tokenizer):
+def randomise(nado_model, std: float) -> None:
+    """A non-trivial NADO: its head's weights drawn at random (both heads start at zero)."""
+    head = nado_model.head
+    torch.nn.init.normal_(head.weight if isinstance(head, model.VocabHead) else head.proj.weight, std=std)
+
+
+@pytest.mark.parametrize("head", ["vocab", "embedding"])
+def test_top_k_consistency_over_the_whole_vocabulary_is_exact(tiny_model, tokenizer, head):
     """The cached top-k path with k = |V| gives the same loss terms as the full-vocabulary forward pass."""
     torch.manual_seed(0)
-    nado_model = model.build(tiny_model, "small", 1, 4)
-    torch.nn.init.normal_(nado_model.head.weight, std=0.5)
+    nado_model = model.build(tiny_model, "small", 1, 4, head)
+    randomise(nado_model, 0.5)
     rows = [  # examples() reads prompt_id too
         {
             "prompt_id": "a",
@@ -165,14 +172,32 @@ def test_processor_and_guided_lm_agree(tiny_model, tokenizer):
         assert plain != row["token_ids"], "the NADO should have changed the greedy path"
 
 
-def test_save_and_load_roundtrip(tmp_path, tiny_model):
-    nado_model = model.build(tiny_model, "small", 1, 4)
-    torch.nn.init.normal_(nado_model.head.weight)
+@pytest.mark.parametrize("head", ["vocab", "embedding"])
+def test_save_and_load_roundtrip(tmp_path, tiny_model, head):
+    nado_model = model.build(tiny_model, "small", 1, 4, head)
+    randomise(nado_model, 1.0)
+    torch.nn.init.normal_(nado_model.head.bias)
     nado_model.save(tmp_path / "n")
     again = model.load(tmp_path / "n", tiny_model)
+    assert type(again.head) is type(nado_model.head)
     h = torch.randn(1, 3, tiny_model.config.hidden_size)
     ids, mask = torch.zeros(1, 3, dtype=torch.long), torch.ones(1, 3, dtype=torch.long)
     assert torch.allclose(nado_model(h, ids, mask)[0], again(h, ids, mask)[0])
+
+
+def test_embedding_head_hand_computed():
+    """r[v] = E_v · (W s) + b_v, the full vector and the picked tokens alike; it starts at 0 (R = 0.5)."""
+    embeddings = torch.tensor([[1.0, 0.0], [0.0, 2.0], [1.0, -1.0]])  # E: 3 tokens, hidden size 2
+    head = model.EmbeddingHead(embeddings)
+    states = torch.tensor([[[1.0, 3.0]]])  # s: (B, T, H) = (1, 1, 2)
+    assert torch.equal(head(states), torch.zeros(1, 1, 3))
+    with torch.no_grad():
+        head.proj.weight.copy_(torch.tensor([[0.0, 1.0], [2.0, 0.0]]))  # W s = (3, 2)
+        head.bias.copy_(torch.tensor([0.5, 0.0, -1.0]))
+    # E W s = (1·3 + 0·2, 0·3 + 2·2, 1·3 − 1·2) = (3, 4, 1); plus b
+    assert torch.allclose(head(states), torch.tensor([[[3.5, 4.0, 0.0]]]))
+    assert torch.allclose(head.at(states, torch.tensor([[[2, 0]]])), torch.tensor([[[0.0, 3.5]]]))
+    assert [name for name, _ in head.named_parameters()] == ["bias", "proj.weight"]  # E stays frozen, unsaved
 
 
 def test_lora_trunk_trains_only_adapters_and_head(tiny_model):

@@ -204,6 +204,10 @@ class NadoConfig(Section):
     """Layers of the small trunk."""
     lora_rank: PositiveInt = 8
     """Rank of the LoRA trunk."""
+    head: Literal["vocab", "embedding"] = "embedding"
+    """`embedding`: r[v] = E_v · (W s) + b_v over the base model's frozen output embeddings E, so a token never
+    sampled shares what tokens of similar embedding taught (default: 1,920 labelled samples leave most rows of a
+    free head untrained); `vocab`: a free zero-initialised row per token, the reference code's head."""
     samples_per_prompt: PositiveInt = 16
     """Samples per training prompt drawn from the current model to train NADO (iteration k)."""
     label: Literal["soft", "threshold"] = "threshold"

@@ -22,11 +22,13 @@ class NadoModel(nn.Module):
     """r = head(trunk(features)). The `small` trunk reads the frozen base model's last hidden states; the
     `lora` trunk is a LoRA-adapted copy of the base model's transformer reading token ids."""
 
-    def __init__(self, base_config, trunk: str = "small", layers: int = 2, lora_rank: int = 8, base=None):
+    def __init__(
+        self, base_config, trunk: str = "small", layers: int = 2, lora_rank: int = 8, base=None, head: str = "vocab"
+    ):
         super().__init__()
         from transformers import AutoModel
 
-        self.kind, self.layers, self.lora_rank = trunk, layers, lora_rank
+        self.kind, self.layers, self.lora_rank, self.head_kind = trunk, layers, lora_rank, head
         self.base_config = base_config
         if trunk == "small":
             config = copy.deepcopy(base_config)
@@ -39,14 +41,17 @@ class NadoModel(nn.Module):
                 raise ValueError("the lora trunk is a copy of the base model: pass `base`")
             lora = LoraConfig(r=lora_rank, lora_alpha=2 * lora_rank, target_modules=["q_proj", "v_proj"])
             self.trunk = get_peft_model(copy.deepcopy(base.model), lora)
-        self.head = nn.Linear(base_config.hidden_size, base_config.vocab_size)
-        nn.init.zeros_(self.head.weight)
-        nn.init.zeros_(self.head.bias)
+        if head == "vocab":
+            self.head = VocabHead(base_config.hidden_size, base_config.vocab_size)
+        elif base is None:
+            raise ValueError("the embedding head reads the base model's output embeddings: pass `base`")
+        else:
+            self.head = EmbeddingHead(base.get_output_embeddings().weight)
 
     def states(self, hidden, input_ids, attention_mask, position_ids=None, past_key_values=None, use_cache=False):
         """(trunk output (B, T, H), trunk cache). `hidden`: base last hidden states of the same positions."""
         # the frozen model's states may be bf16 while this trunk is fp32 (or the other way round): cast here
-        hidden = hidden.to(self.head.weight.dtype) if hidden is not None else None
+        hidden = hidden.to(self.head.bias.dtype) if hidden is not None else None
         inputs = {"inputs_embeds": hidden} if self.kind == "small" else {"input_ids": input_ids}
         out = self.trunk(
             **inputs,
@@ -79,9 +84,7 @@ class NadoModel(nn.Module):
         """r[v] for the given tokens only: states (B, T, H), tokens (B, T) or (B, T, K) -> (B, T) or (B, T, K).
         The same numbers as `forward` picks out, without the vocabulary-sized product."""
         squeeze = tokens.dim() == states.dim() - 1
-        tokens = tokens[..., None] if squeeze else tokens
-        rows = self.head.weight[tokens]  # (B, T, K, H)
-        out = (rows * states[..., None, :].to(rows.dtype)).sum(-1) + self.head.bias[tokens]
+        out = self.head.at(states, tokens[..., None] if squeeze else tokens)
         return out.squeeze(-1).float() if squeeze else out.float()
 
     def trainable_state(self) -> dict[str, torch.Tensor]:
@@ -99,6 +102,7 @@ class NadoModel(nn.Module):
                     "trunk": self.kind,
                     "layers": self.layers,
                     "lora_rank": self.lora_rank,
+                    "head": self.head_kind,
                     "base_config": self.base_config.to_dict(),
                 },
                 indent=2,
@@ -107,8 +111,45 @@ class NadoModel(nn.Module):
         save_file({k: v.contiguous() for k, v in self.trainable_state().items()}, str(path / WEIGHTS))
 
 
-def build(base, trunk: str, layers: int, lora_rank: int) -> NadoModel:
-    return NadoModel(base.config, trunk, layers, lora_rank, base=base).to(base.device)
+class VocabHead(nn.Linear):
+    """r[v] = w_v · s + b_v with a free row per token (the reference code's `rc_linear`), zero-initialised."""
+
+    def __init__(self, hidden: int, vocab: int):
+        super().__init__(hidden, vocab)
+        nn.init.zeros_(self.weight)
+        nn.init.zeros_(self.bias)
+
+    def at(self, states: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+        """r at the given tokens only: states (B, T, H), tokens (B, T, K) -> (B, T, K)."""
+        rows = self.weight[tokens]  # (B, T, K, H)
+        return (rows * states[..., None, :].to(rows.dtype)).sum(-1) + self.bias[tokens]
+
+
+class EmbeddingHead(nn.Module):
+    """r[v] = E_v · (W s) + b_v over the frozen base model's output embeddings E, W and b zero-initialised.
+
+    A token's row is tied to its embedding, so what the NADO learns from the tokens it saw in its samples carries
+    over to tokens of similar embedding it never saw; the vocab head's free rows learn only from sampled tokens.
+    """
+
+    def __init__(self, embeddings: torch.Tensor):
+        super().__init__()
+        self.register_buffer("embeddings", embeddings.detach(), persistent=False)  # the base's, not a copy
+        hidden = embeddings.shape[1]
+        self.proj = nn.Linear(hidden, hidden, bias=False)
+        self.bias = nn.Parameter(torch.zeros(embeddings.shape[0]))
+        nn.init.zeros_(self.proj.weight)
+
+    def forward(self, states: torch.Tensor) -> torch.Tensor:
+        return (self.proj(states).to(self.embeddings.dtype) @ self.embeddings.T).float() + self.bias
+
+    def at(self, states: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+        rows = self.embeddings[tokens]  # (B, T, K, H)
+        return (rows * self.proj(states).to(rows.dtype)[..., None, :]).sum(-1).float() + self.bias[tokens]
+
+
+def build(base, trunk: str, layers: int, lora_rank: int, head: str = "vocab") -> NadoModel:
+    return NadoModel(base.config, trunk, layers, lora_rank, base=base, head=head).to(base.device)
 
 
 def load(path: str | Path, base) -> NadoModel:
@@ -116,7 +157,9 @@ def load(path: str | Path, base) -> NadoModel:
     from safetensors.torch import load_file
 
     meta = json.loads((Path(path) / CONFIG).read_text())
-    model = NadoModel(base.config, meta["trunk"], meta["layers"], meta["lora_rank"], base=base)
+    model = NadoModel(
+        base.config, meta["trunk"], meta["layers"], meta["lora_rank"], base=base, head=meta.get("head", "vocab")
+    )
     missing = set(model.trainable_state()) - set(state := load_file(str(Path(path) / WEIGHTS)))
     if missing:
         raise ValueError(f"{path}: NADO weights lack {sorted(missing)[:3]}")

@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> None:
         if args.warm_start:
             nado_model = model.load(args.warm_start, base)
         else:
-            nado_model = model.build(base, cfg.nado.trunk, cfg.nado.layers, cfg.nado.lora_rank)
+            nado_model = model.build(base, cfg.nado.trunk, cfg.nado.layers, cfg.nado.lora_rank, cfg.nado.head)
         train.make_trainable(nado_model)
         job = cli.job(run, args, cfg, args.train, precision, warm_start=str(args.warm_start))
         rows, pad = read_jsonl(args.train), tokenizer.pad_token_id
