@@ -54,6 +54,14 @@ def tiny_model_dir(tmp_path_factory, tiny_model, tokenizer) -> Path:
     return path
 
 
+def randomise(nado_model, std: float = 1.0) -> None:
+    """A non-trivial NADO: its head's weights drawn at random (both heads start at zero)."""
+    import torch
+
+    head = nado_model.head
+    torch.nn.init.normal_(head.proj.weight if hasattr(head, "proj") else head.weight, std=std)
+
+
 def make_project(root: Path, params: str | Path = REPO / "configs" / "tiny.yaml") -> Path:
     """A scratch copy of the project (rules, sources, profiles) with `params` as its params.yaml; no dvc.yaml
     (generate one for the profile with `python -m attrctl.pipeline.dvcgen` where a test needs it)."""

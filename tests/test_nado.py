@@ -6,6 +6,7 @@ import math
 
 import pytest
 import torch
+from conftest import randomise
 
 from attrctl.config import SampleConfig
 from attrctl.nado import decode, model, qstar
@@ -53,12 +54,6 @@ def test_nado_loss_ignores_prompt_and_padding():
         return nado_loss(a, s, torch.tensor([cont]), torch.tensor([0.8]), torch.ones(1), 0.5)[0]
 
     assert float(loss(4, [0, 1, 1, 0])) == pytest.approx(float(loss(3, [0, 1, 1])))
-
-
-def randomise(nado_model, std: float) -> None:
-    """A non-trivial NADO: its head's weights drawn at random (both heads start at zero)."""
-    head = nado_model.head
-    torch.nn.init.normal_(head.weight if isinstance(head, model.VocabHead) else head.proj.weight, std=std)
 
 
 @pytest.mark.parametrize("head", ["vocab", "embedding"])

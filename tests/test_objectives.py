@@ -6,6 +6,7 @@ import math
 
 import pytest
 import torch
+from conftest import randomise
 
 from attrctl.batch import collate
 from attrctl.finetune.objectives import SFT, NadoReg, nado_reg_loss
@@ -55,8 +56,8 @@ def test_lambda_zero_is_sft_exactly(tiny_model, tokenizer):
     ]
     batch = collate(examples, tokenizer.pad_token_id)
     teacher = copy.deepcopy(tiny_model)
-    guide = build(teacher, "small", 1, 4)
-    torch.nn.init.normal_(guide.head.weight)
+    guide = build(teacher, "small", 1, 4, "embedding")
+    randomise(guide)
     results = []
     for objective in (SFT(), NadoReg(teacher, guide, 1.0, 0.0, "reverse")):
         tiny_model.zero_grad()

@@ -7,6 +7,7 @@ import copy
 
 import pytest
 import torch
+from conftest import randomise
 
 from attrctl.batch import collate
 from attrctl.config import NadoConfig, RuntimeConfig, TrainConfig
@@ -47,13 +48,14 @@ def test_a_mixed_precision_step_moves_every_trained_weight(tmp_path, tiny_model,
         assert not torch.equal(param.detach(), before[name]), f"{name} did not move"
 
 
+@pytest.mark.parametrize("head", ["vocab", "embedding"])
 @pytest.mark.parametrize("device", DEVICES)
-def test_bf16_teacher_and_nado_under_autocast_match_fp32(tiny_model, tokenizer, device):
+def test_bf16_teacher_and_nado_under_autocast_match_fp32(tiny_model, tokenizer, device, head):
     """q* and the nado_reg loss from a bf16 teacher with an fp32 NADO under bf16 autocast agree with fp32."""
     torch.manual_seed(0)
     teacher32 = copy.deepcopy(tiny_model).to(device).float()
-    guide = model.build(teacher32, "small", 1, 4)
-    torch.nn.init.normal_(guide.head.weight, std=0.5)
+    guide = model.build(teacher32, "small", 1, 4, head)
+    randomise(guide, 0.5)
     batch = collate(EXAMPLES, tokenizer.pad_token_id)
     policy = copy.deepcopy(tiny_model).to(device).float()
     reference, _ = NadoReg(teacher32, guide, 1.0, 10.0, "reverse")(policy, batch)
@@ -70,10 +72,11 @@ def test_bf16_teacher_and_nado_under_autocast_match_fp32(tiny_model, tokenizer, 
 
 
 @pytest.mark.parametrize("device", DEVICES)
-def test_nado_training_and_guided_decoding_with_a_bf16_base(tmp_path, tiny_model, tokenizer, device):
+@pytest.mark.parametrize("head", ["vocab", "embedding"])
+def test_nado_training_and_guided_decoding_with_a_bf16_base(tmp_path, tiny_model, tokenizer, device, head):
     """The crash seen on a GPU: a trunk in fp32 reading a bf16 base (training, diagnostics and decoding)."""
     base = copy.deepcopy(tiny_model).to(device).to(torch.bfloat16)
-    nado_model = model.build(base, "small", 1, 4).float()
+    nado_model = model.build(base, "small", 1, 4, head).float()
     train.make_trainable(nado_model)
     rows = [
         {"prompt_id": "a", "prompt_ids": [5, 6, 7], "token_ids": [8, 9, 10], "toxicity": 0.1, "logprobs": [-1.0] * 3},

@@ -134,18 +134,20 @@ class EmbeddingHead(nn.Module):
 
     def __init__(self, embeddings: torch.Tensor):
         super().__init__()
-        self.register_buffer("embeddings", embeddings.detach(), persistent=False)  # the base's, not a copy
+        # frozen and unsaved; fp32 (a bf16 base's embeddings are copied once): r is a sum over the hidden size
+        self.register_buffer("embeddings", embeddings.detach().float(), persistent=False)
         hidden = embeddings.shape[1]
         self.proj = nn.Linear(hidden, hidden, bias=False)
         self.bias = nn.Parameter(torch.zeros(embeddings.shape[0]))
         nn.init.zeros_(self.proj.weight)
 
     def forward(self, states: torch.Tensor) -> torch.Tensor:
-        return (self.proj(states).to(self.embeddings.dtype) @ self.embeddings.T).float() + self.bias
+        return (self.proj(states) @ self.embeddings.T).float() + self.bias
 
     def at(self, states: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+        """r at the given tokens only: states (B, T, H), tokens (B, T, K) -> (B, T, K)."""
         rows = self.embeddings[tokens]  # (B, T, K, H)
-        return (rows * self.proj(states).to(rows.dtype)[..., None, :]).sum(-1).float() + self.bias[tokens]
+        return (rows * self.proj(states)[..., None, :]).sum(-1).float() + self.bias[tokens]
 
 
 def build(base, trunk: str, layers: int, lora_rank: int, head: str = "vocab") -> NadoModel:
