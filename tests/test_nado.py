@@ -9,7 +9,7 @@ import torch
 from conftest import randomise
 
 from attrctl.config import SampleConfig
-from attrctl.nado import decode, model, qstar
+from attrctl.nado import decode, diagnostics, model, qstar
 from attrctl.nado.loss import consistency_sum, importance_weights, nado_loss
 from attrctl.nado.train import cache_base, collate, examples, loss_terms
 from attrctl.sampling import generate
@@ -200,3 +200,20 @@ def test_lora_trunk_trains_only_adapters_and_head(tiny_model):
     state = nado_model.trainable_state()
     assert any("lora_" in k for k in state) and "head.weight" in state
     assert not any("q_proj.base_layer" in k for k in state)
+
+
+def test_calibration_is_against_the_label_nado_trained_on(tiny_model, tokenizer):
+    """A zero-initialised NADO says R(x) = 0.5 for every prompt. Per prompt, toxicities 0.2, 0.5, 0.8: soft labels
+    1 − toxicity average 0.5 (calibrated, ECE 0); 0/1 labels (toxic: > 0.5) average 2/3 (ECE 2/3 − 0.5)."""
+    nado_model = model.build(tiny_model, "small", 1, 4, "embedding")
+    rows = [
+        {"prompt_id": pid, "prompt_ids": [5, 6], "token_ids": [7, 8], "toxicity": tox, "logprobs": [-1.0] * 2}
+        for pid in ("a", "b")
+        for tox in (0.2, 0.5, 0.8)
+    ]
+    soft, _ = diagnostics.diagnostics(tiny_model, nado_model, rows, 0.5, tokenizer.pad_token_id, label="soft")
+    hard, _ = diagnostics.diagnostics(tiny_model, nado_model, rows, 0.5, tokenizer.pad_token_id)
+    assert soft["nado_r_x_mean"] == pytest.approx(0.5) and hard["nado_r_x_mean"] == pytest.approx(0.5)
+    assert soft["nado_target_mean"] == pytest.approx(0.5) and soft["nado_ece"] == pytest.approx(0.0, abs=1e-6)
+    assert hard["nado_target_mean"] == pytest.approx(2 / 3) and hard["nado_ece"] == pytest.approx(2 / 3 - 0.5)
+    assert soft["nado_success_rate"] == hard["nado_success_rate"] == pytest.approx(2 / 3)

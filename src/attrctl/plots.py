@@ -63,7 +63,8 @@ def histograms(scores: dict[str, list[float]], path: Path, threshold: float, xla
 
 
 def reliability(table: list[dict], path: Path, title: str) -> None:
-    """Reliability diagram: mean predicted success per bin against the observed success rate (point size: count)."""
+    """Reliability diagram: mean predicted R(x) per bin against the observed mean of the NADO's label (the success
+    rate, or 1 − toxicity for soft labels) of fresh samples (point size: count)."""
     fig, ax = plt.subplots(figsize=(5, 5))
     ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="perfect calibration")
     if table:
@@ -79,7 +80,7 @@ def reliability(table: list[dict], path: Path, title: str) -> None:
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.set_xlabel("NADO estimate R(x) (mean over the bin's prompts)")
-    ax.set_ylabel("observed success rate of fresh samples")
+    ax.set_ylabel("observed mean label of fresh samples")
     ax.set_title(title)
     ax.legend(loc="upper left")
     ax.grid(alpha=0.3)

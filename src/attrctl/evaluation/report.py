@@ -31,6 +31,7 @@ NADO_COLUMNS = [
     "nado_brier",
     "nado_consistency_gap",
     "nado_r_x_mean",
+    "nado_target_mean",
     "nado_success_rate",
     "nado_train_loss_final",
 ]

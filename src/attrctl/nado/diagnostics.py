@@ -12,10 +12,22 @@ from attrctl.stats import auroc, auroc_ci, demeaned
 
 
 @torch.no_grad()
-def diagnostics(base, nado_model, rows: list[dict], threshold: float, pad_id: int, seed: int = 0, batch_size: int = 16):
-    """Metrics of NADO on fresh labelled samples of held-out prompts, and the reliability table of R(x)."""
-    data = examples(rows, "threshold", threshold)
-    r_x, final, success, gaps, prompt_of = [], [], [], [], []
+def diagnostics(
+    base,
+    nado_model,
+    rows: list[dict],
+    threshold: float,
+    pad_id: int,
+    seed: int = 0,
+    batch_size: int = 16,
+    label: str = "threshold",
+):
+    """Metrics of NADO on fresh labelled samples of held-out prompts, and the reliability table of R(x).
+
+    R(x) estimates the mean of the label NADO trained on (`label`, as nado.label: the 0/1 success, or the soft
+    1 − toxicity), so its calibration is against that mean; discrimination (AUROC) is of the 0/1 success."""
+    data = examples(rows, label, threshold)
+    r_x, final, success, target, gaps, prompt_of = [], [], [], [], [], []
     for start in range(0, len(data), batch_size):
         part = data[start : start + batch_size]
         batch = collate(part, pad_id)
@@ -28,15 +40,16 @@ def diagnostics(base, nado_model, rows: list[dict], threshold: float, pad_id: in
             r_x.append(float(s[i, p - 1]))  # R(x) = Σ_v p(v|x) σ(r_{P-1}[v])
             final.append(float(a[i, p + t - 2]))  # the estimate after the last token
             success.append(e["success"])
+            target.append(e["label"])
             prompt_of.append(e["prompt_id"])
             pairs = (cont[i, 1:-1] * cont[i, 2:]).bool()  # positions j with t_j, t_{j+1} in the continuation
             gaps += (a[i, :-1] - s[i, 1:-1])[pairs].abs().tolist()
-    final_a, success_a = np.array(final), np.array(success)
+    final_a, success_a, target_a = np.array(final), np.array(success), np.array(target)
     by_prompt: dict[str, list[int]] = {}
     for i, pid in enumerate(prompt_of):
         by_prompt.setdefault(pid, []).append(i)
     pred = np.array([np.mean([r_x[i] for i in idx]) for idx in by_prompt.values()])
-    observed = np.array([success_a[idx].mean() for idx in by_prompt.values()])
+    observed = np.array([target_a[idx].mean() for idx in by_prompt.values()])
     # Guided decoding re-weights tokens after a given prompt, so what it can use is the estimate's signal within a
     # prompt (its deviation from the prompt's mean), not which prompts are risky (R(x), before any token)
     metrics = {
@@ -48,7 +61,8 @@ def diagnostics(base, nado_model, rows: list[dict], threshold: float, pad_id: in
         "nado_brier": brier(final_a, success_a),
         "nado_consistency_gap": float(np.mean(gaps)) if gaps else float("nan"),
         "nado_r_x_mean": float(pred.mean()),
-        "nado_success_rate": float(observed.mean()),
+        "nado_target_mean": float(observed.mean()),
+        "nado_success_rate": float(success_a.mean()),
         "nado_eval_prompts": len(pred),
     }
     return metrics, reliability(pred, observed)

@@ -47,7 +47,13 @@ def main(argv: list[str] | None = None) -> None:
         with atomic_path(args.out, directory=True) as tmp:
             nado_model.save(tmp)
         metrics, table = diagnostics.diagnostics(
-            base, nado_model, read_jsonl(args.heldout), cfg.oracle.threshold, tokenizer.pad_token_id, cfg.seed
+            base,
+            nado_model,
+            read_jsonl(args.heldout),
+            cfg.oracle.threshold,
+            tokenizer.pad_token_id,
+            cfg.seed,
+            label=cfg.nado.label,
         )
         metrics["nado_train_loss_final"] = history[-1]["loss"] if history else float("nan")
         metrics["nado_train_seconds"] = cache_seconds + history[-1]["seconds"]  # the whole training, resumes included
