@@ -46,7 +46,7 @@ def main() -> None:
     batch = train.collate(data, tokenizer.pad_token_id)
     tokens = int(batch["attention_mask"].sum())
     print(f"batch {args.batch_size} x {batch['input_ids'].shape[1]} positions = {tokens} tokens")
-    guide = model.build(base, "small", 2, 8).float()
+    guide = model.build(base, "small", 2, 8, NadoConfig().head).float()
     train.make_trainable(guide)
     opt = torch.optim.AdamW(guide.parameters(), lr=1e-4)
 

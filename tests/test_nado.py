@@ -125,7 +125,7 @@ PROMPTS = [
 
 
 def test_zero_initialised_nado_with_delta_one_leaves_the_base_unchanged(tiny_model, tokenizer):
-    nado_model = model.build(tiny_model, "small", 1, 4)
+    nado_model = model.build(tiny_model, "small", 1, 4, "vocab")
     enc = tokenizer([p["text"] for p in PROMPTS], return_tensors="pt", padding=True)
     processor = decode.NadoLogitsProcessor(tiny_model, nado_model, delta=1.0, pad_id=tokenizer.pad_token_id)
     try:
@@ -141,7 +141,7 @@ def test_processor_and_guided_lm_agree(tiny_model, tokenizer):
     """With δ = 1, q* does not depend on R(x): the incremental processor (KV cache, left padding, k repeats)
     must pick exactly what whole-sequence scoring under GuidedLM ranks first."""
     torch.manual_seed(0)
-    nado_model = model.build(tiny_model, "small", 1, 4).eval()
+    nado_model = model.build(tiny_model, "small", 1, 4, "vocab").eval()
     torch.nn.init.normal_(nado_model.head.weight, std=2.0)  # a non-trivial NADO
     processor = decode.NadoLogitsProcessor(tiny_model, nado_model, delta=1.0, pad_id=tokenizer.pad_token_id)
     try:
@@ -196,7 +196,7 @@ def test_embedding_head_hand_computed():
 
 
 def test_lora_trunk_trains_only_adapters_and_head(tiny_model):
-    nado_model = model.build(tiny_model, "lora", 1, 2)
+    nado_model = model.build(tiny_model, "lora", 1, 2, "vocab")
     state = nado_model.trainable_state()
     assert any("lora_" in k for k in state) and "head.weight" in state
     assert not any("q_proj.base_layer" in k for k in state)
@@ -211,8 +211,8 @@ def test_calibration_is_against_the_label_nado_trained_on(tiny_model, tokenizer)
         for pid in ("a", "b")
         for tox in (0.2, 0.5, 0.8)
     ]
-    soft, _ = diagnostics.diagnostics(tiny_model, nado_model, rows, 0.5, tokenizer.pad_token_id, label="soft")
-    hard, _ = diagnostics.diagnostics(tiny_model, nado_model, rows, 0.5, tokenizer.pad_token_id)
+    soft, _ = diagnostics.diagnostics(tiny_model, nado_model, rows, 0.5, "soft", tokenizer.pad_token_id)
+    hard, _ = diagnostics.diagnostics(tiny_model, nado_model, rows, 0.5, "threshold", tokenizer.pad_token_id)
     assert soft["nado_r_x_mean"] == pytest.approx(0.5) and hard["nado_r_x_mean"] == pytest.approx(0.5)
     assert soft["nado_target_mean"] == pytest.approx(0.5) and soft["nado_ece"] == pytest.approx(0.0, abs=1e-6)
     assert hard["nado_target_mean"] == pytest.approx(2 / 3) and hard["nado_ece"] == pytest.approx(2 / 3 - 0.5)

@@ -87,7 +87,8 @@ def test_nado_training_and_guided_decoding_with_a_bf16_base(tmp_path, tiny_model
         base, nado_model, rows, cfg, 0.5, 1.0, 0, 0, Job(tmp_path / "n", "fp", precision=bf16(device))
     )
     assert all(torch.isfinite(torch.tensor(h["loss"])) for h in history)
-    metrics, _ = diagnostics(base, nado_model, rows, 0.5, 0)  # the full-vocabulary path reads the cached states
+    # the full-vocabulary path reads the cached states
+    metrics, _ = diagnostics(base, nado_model, rows, 0.5, "threshold", 0)
     assert 0.0 <= metrics["nado_r_x_mean"] <= 1.0
     processor = decode.NadoLogitsProcessor(base, nado_model.eval(), 1.0, tokenizer.pad_token_id)
     try:

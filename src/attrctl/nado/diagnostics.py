@@ -17,10 +17,10 @@ def diagnostics(
     nado_model,
     rows: list[dict],
     threshold: float,
+    label: str,
     pad_id: int,
     seed: int = 0,
     batch_size: int = 16,
-    label: str = "threshold",
 ):
     """Metrics of NADO on fresh labelled samples of held-out prompts, and the reliability table of R(x).
 

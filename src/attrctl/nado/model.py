@@ -150,7 +150,8 @@ class EmbeddingHead(nn.Module):
         return (rows * self.proj(states)[..., None, :]).sum(-1).float() + self.bias[tokens]
 
 
-def build(base, trunk: str, layers: int, lora_rank: int, head: str = "vocab") -> NadoModel:
+def build(base, trunk: str, layers: int, lora_rank: int, head: str) -> NadoModel:
+    """A new NADO on top of `base`; every choice comes from NadoConfig (no defaults of its own)."""
     return NadoModel(base.config, trunk, layers, lora_rank, base=base, head=head).to(base.device)
 
 

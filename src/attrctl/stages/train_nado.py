@@ -51,9 +51,9 @@ def main(argv: list[str] | None = None) -> None:
             nado_model,
             read_jsonl(args.heldout),
             cfg.oracle.threshold,
+            cfg.nado.label,
             tokenizer.pad_token_id,
             cfg.seed,
-            label=cfg.nado.label,
         )
         metrics["nado_train_loss_final"] = history[-1]["loss"] if history else float("nan")
         metrics["nado_train_seconds"] = cache_seconds + history[-1]["seconds"]  # the whole training, resumes included
