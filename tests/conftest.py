@@ -73,7 +73,9 @@ def make_project(root: Path, params: str | Path = REPO / "configs" / "tiny.yaml"
     return root
 
 
-def run(cmd: list[str], cwd: Path, check: bool = True, timeout: int = 900) -> subprocess.CompletedProcess:
+def run(cmd: list[str], cwd: Path, check: bool = True, timeout: int = 2700) -> subprocess.CompletedProcess:
+    """Run a command, failing the test with its output's tail. The timeout only catches a hang: the whole tiny
+    DAG takes 9-10 min on an idle 2-core machine and went past 15 when other work shared it (CI allows 90)."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env, timeout=timeout)
     if check and proc.returncode != 0:
