@@ -142,7 +142,7 @@ def test_processor_and_guided_lm_agree(tiny_model, tokenizer):
     must pick exactly what whole-sequence scoring under GuidedLM ranks first."""
     torch.manual_seed(0)
     nado_model = model.build(tiny_model, "small", 1, 4, "vocab").eval()
-    torch.nn.init.normal_(nado_model.head.weight, std=2.0)  # a non-trivial NADO
+    randomise(nado_model, 2.0)  # a non-trivial NADO
     processor = decode.NadoLogitsProcessor(tiny_model, nado_model, delta=1.0, pad_id=tokenizer.pad_token_id)
     try:
         rows = generate(
