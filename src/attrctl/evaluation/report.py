@@ -276,7 +276,7 @@ def training_rows(res: Results) -> list[dict]:
 
 
 def reliability_rows(res: Results) -> list[dict]:
-    """Each NADO's reliability bins (mean R(x) against the observed success rate): DVC's reliability plot."""
+    """Each NADO's reliability bins (mean R(x) against the observed mean label): DVC's reliability plot."""
     return [{"nado": n, **b} for n, m in sorted(res.nado.items()) for b in m.get("reliability", [])]
 
 

@@ -130,7 +130,7 @@ def metrics_and_plots() -> str:
         "      x: pred",
         "      y: observed",
         "      template: scatter",
-        "      title: NADO reliability (mean R(x) per bin against the observed success rate)",
+        "      title: NADO reliability (mean R(x) per bin against the observed mean label)",
         f"  - {paths.plot_data('training')}:",
         "      x: step",
         "      y: loss",
