@@ -222,3 +222,33 @@ def test_sampler_soft_prompt_path_matches_a_full_forward_pass(tiny_model, tokeni
         start = len(row["prompt_ids"]) + 2 - 1  # the position that predicts the first continuation token
         expected = [float(logp[start + j, t]) for j, t in enumerate(row["token_ids"])]
         assert row["logprobs"] == pytest.approx(expected, abs=2e-3)
+
+
+def test_follow_compares_each_text_with_the_latent_it_was_decoded_from(decoder, tokenizer):
+    from types import SimpleNamespace
+
+    from attrctl.dglm.generate import follow
+
+    rng = np.random.default_rng(0)
+    latent = rng.normal(size=(6, 4)).astype(np.float32)
+    arrays = {"latent": latent, "mean": np.full(4, 0.5, np.float32), "std": np.full(4, 2.0, np.float32)}
+    # rows 0 and 3 are not held-out base samples (a training pair, a corpus pair): follow must skip them
+    rows = [
+        {"prompt": f"prompt {i}", "generative": i != 3, "heldout": i != 0} for i in range(6)
+    ]  # fmt: skip
+    held = [1, 2, 4, 5]
+    seen = []
+
+    def encoder(texts):  # embeds the n-th text as the n-th held-out latent, de-standardised
+        seen.append(len(texts))
+        return latent[held] * 2.0 + 0.5
+
+    cfg = SimpleNamespace(
+        sample=SampleConfig(k=8, max_new_tokens=3), seed=0, dglm=SimpleNamespace(noise_infer=0.95),
+        data=SimpleNamespace(max_prompt_tokens=8),
+    )  # fmt: skip
+    result = follow(decoder, tokenizer, encoder, rows, arrays, cfg)
+    assert seen == [4, 4]  # one text per held-out pair, own latents then shuffled ones
+    assert result["heldout_follow_cosine"] == pytest.approx(1.0, abs=1e-5)
+    assert result["heldout_follow_cosine_shuffled"] < 0.9
+    assert math.isnan(follow(decoder, tokenizer, encoder, rows[:2], arrays, cfg)["heldout_follow_cosine"])

@@ -21,6 +21,39 @@ def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (a * b).sum(1)
 
 
+def follow(
+    decoder: dec.SoftPromptDecoder,
+    tokenizer,
+    encoder,
+    rows: list[dict],
+    arrays: dict[str, np.ndarray],
+    cfg: Config,
+    limit: int = 64,
+) -> dict[str, float]:
+    """How closely the decoder's text follows the latent it is given, on `limit` held-out base samples of DGLM's
+    pairs (`rows`, `arrays`; evenly spaced, so from many prompts): with their own latents, the most a proposal
+    can hope for; with the same latents shuffled among them, how close text comes to a latent it was not
+    written from."""
+    held = [i for i, r in enumerate(rows) if r["generative"] and r["heldout"]]
+    held = held[:: max(1, len(held) // limit)][:limit]
+    if len(held) < 2:
+        return {"heldout_follow_cosine": float("nan"), "heldout_follow_cosine_shuffled": float("nan")}
+    own = torch.tensor(arrays["latent"][held], dtype=torch.float32)
+    shuffled = own[torch.randperm(len(own), generator=torch.Generator().manual_seed(cfg.seed))]
+    prompts = [{"id": str(i), "subset": "heldout", "text": rows[i]["prompt"]} for i in held]
+    one = cfg.sample.model_copy(update={"k": 1})
+    result = {}
+    for key, latents in (("heldout_follow_cosine", own), ("heldout_follow_cosine_shuffled", shuffled)):
+        with torch.inference_mode():
+            soft = decoder.soft(dec.noised(latents, cfg.dglm.noise_infer, torch.Generator().manual_seed(cfg.seed)))
+        rows = sampling.generate(
+            decoder.lm, tokenizer, prompts, one, cfg.seed, cfg.data.max_prompt_tokens, desc=key, soft_prompts=soft
+        )
+        given = latents.numpy() * arrays["std"] + arrays["mean"]
+        result[key] = float(cosines(given, encoder([r["text"] for r in rows])).mean())
+    return result
+
+
 def run(
     name: str,
     prompts: list[dict],

@@ -80,6 +80,12 @@ def classifier_note(classifiers: dict, decoder: dict) -> str:
             f"Decoder on held-out pairs: NLL {decoder['heldout_nll']:.3f} with their own latents, "
             f"{decoder['heldout_nll_shuffled_latent']:.3f} with shuffled ones (gain {decoder['latent_gain']:.3f} nats)."
         )
+    if "heldout_follow_cosine" in decoder:
+        note += (
+            f" Decoding held-out pairs' own latents, the text's cosine with its latent is "
+            f"{decoder['heldout_follow_cosine']:.3f} ({decoder['heldout_follow_cosine_shuffled']:.3f} with shuffled "
+            "ones): the most proposal following this decoder allows."
+        )
     return note
 
 

@@ -16,9 +16,10 @@ from attrctl.stages import cli
 def main(argv: list[str] | None = None) -> None:
     args, cfg = cli.start(cli.parser(__doc__, __spec__, training=True), argv)
     from attrctl import models, runtime, training
-    from attrctl.dglm import data
+    from attrctl.dglm import data, generate
     from attrctl.dglm import decoder as dec
     from attrctl.dglm.keywords import Keywords
+    from attrctl.oracles.embedding import Encoder
     from attrctl.tracking import stage_run
 
     with stage_run(cfg, args.params, "dglm_decoder", args.name) as run:
@@ -45,6 +46,7 @@ def main(argv: list[str] | None = None) -> None:
             return
         decoder.eval()
         gain = dec.latent_gain(decoder, data.examples(rows, arrays, heldout=True), pad, cfg.seed)
+        gain |= generate.follow(decoder, tokenizer, Encoder(cfg.dglm.encoder), rows, arrays, cfg)
         write = lambda tmp: dec.save(decoder, tmp)  # noqa: E731
         metrics = cli.save_component(run, args, write, history, examples, cfg.dglm.decoder_train.epochs, gain)
     cli.finished(args, metrics)
