@@ -32,8 +32,8 @@ def follow(
 ) -> dict[str, float]:
     """How closely the decoder's text follows the latent it is given, on `limit` held-out base samples of DGLM's
     pairs (`rows`, `arrays`; evenly spaced, so from many prompts): with their own latents, the most a proposal
-    can hope for; with the same latents shuffled among them, how close text comes to a latent it was not
-    written from."""
+    can hope for; with the same latents shuffled among the pairs (mostly another prompt's), how well it follows
+    a latent that does not fit its prompt, as a strongly guided proposal may not."""
     held = [i for i, r in enumerate(rows) if r["generative"] and r["heldout"]]
     held = held[:: max(1, len(held) // limit)][:limit]
     if len(held) < 2:

@@ -83,8 +83,9 @@ def classifier_note(classifiers: dict, decoder: dict) -> str:
     if "heldout_follow_cosine" in decoder:
         note += (
             f" Decoding held-out pairs' own latents, the text's cosine with its latent is "
-            f"{decoder['heldout_follow_cosine']:.3f} ({decoder['heldout_follow_cosine_shuffled']:.3f} with shuffled "
-            "ones): the most proposal following this decoder allows."
+            f"{decoder['heldout_follow_cosine']:.3f}, the most proposal following this decoder allows "
+            f"({decoder['heldout_follow_cosine_shuffled']:.3f} for latents shuffled among the pairs, mostly "
+            "another prompt's)."
         )
     return note
 
