@@ -46,11 +46,11 @@ def follow(
     for key, latents in (("heldout_follow_cosine", own), ("heldout_follow_cosine_shuffled", shuffled)):
         with torch.inference_mode():
             soft = decoder.soft(dec.noised(latents, cfg.dglm.noise_infer, torch.Generator().manual_seed(cfg.seed)))
-        rows = sampling.generate(
+        decoded = sampling.generate(
             decoder.lm, tokenizer, prompts, one, cfg.seed, cfg.data.max_prompt_tokens, desc=key, soft_prompts=soft
         )
         given = latents.numpy() * arrays["std"] + arrays["mean"]
-        result[key] = float(cosines(given, encoder([r["text"] for r in rows])).mean())
+        result[key] = float(cosines(given, encoder([r["text"] for r in decoded])).mean())
     return result
 
 
