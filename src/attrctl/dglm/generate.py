@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from attrctl import sampling
-from attrctl.config import Config
+from attrctl.config import Config, SampleConfig
 from attrctl.dglm import decoder as dec
 from attrctl.dglm import diffusion
 from attrctl.dglm.guidance import Guide, probabilities
@@ -44,14 +44,34 @@ def follow(
     one = cfg.sample.model_copy(update={"k": 1})
     result = {}
     for key, latents in (("heldout_follow_cosine", own), ("heldout_follow_cosine_shuffled", shuffled)):
-        with torch.inference_mode():
-            soft = decoder.soft(dec.noised(latents, cfg.dglm.noise_infer, torch.Generator().manual_seed(cfg.seed)))
-        decoded = sampling.generate(
-            decoder.lm, tokenizer, prompts, one, cfg.seed, cfg.data.max_prompt_tokens, desc=key, soft_prompts=soft
-        )
-        given = latents.numpy() * arrays["std"] + arrays["mean"]
-        result[key] = float(cosines(given, encoder([r["text"] for r in decoded])).mean())
+        generator = torch.Generator().manual_seed(cfg.seed)
+        decoded = decode(decoder, tokenizer, prompts, latents, one, cfg, generator, key)
+        result[key] = float(followed(latents, decoded, encoder, arrays).mean())
     return result
+
+
+def decode(
+    decoder: dec.SoftPromptDecoder,
+    tokenizer,
+    prompts: list[dict],
+    latents: torch.Tensor,
+    sample_cfg: SampleConfig,
+    cfg: Config,
+    generator: torch.Generator,
+    desc: str,
+) -> list[dict]:
+    """sample_cfg.k continuations per prompt, one per latent (prompt-major): the decoder reads each latent
+    re-noised at α² = noise_infer, as a soft prompt after its prompt."""
+    with torch.inference_mode():
+        soft = decoder.soft(dec.noised(latents, cfg.dglm.noise_infer, generator))
+    return sampling.generate(
+        decoder.lm, tokenizer, prompts, sample_cfg, cfg.seed, cfg.data.max_prompt_tokens, desc=desc, soft_prompts=soft
+    )
+
+
+def followed(latents: torch.Tensor, rows: list[dict], encoder, arrays: dict[str, np.ndarray]) -> np.ndarray:
+    """Per row, the cosine between its latent (de-standardised) and the embedding of its text."""
+    return cosines(latents.numpy() * arrays["std"] + arrays["mean"], encoder([r["text"] for r in rows]))
 
 
 def run(
@@ -78,20 +98,14 @@ def run(
         for chunk in cond.split(256)
     ])  # fmt: skip
     proposal_seconds = time.perf_counter() - start
-    # 2. the decoder reads each proposal re-noised at α² = noise_infer, as a soft prompt after its prompt
-    with torch.inference_mode():
-        soft = decoder.soft(dec.noised(latents, cfg.dglm.noise_infer, generator))
-    rows = sampling.generate(
-        decoder.lm, tokenizer, prompts, cfg.sample, cfg.seed, cfg.data.max_prompt_tokens,
-        desc=f"sample {name}", soft_prompts=soft,
-    )  # fmt: skip
+    # 2. the decoder writes a continuation from each proposal
+    rows = decode(decoder, tokenizer, prompts, latents, cfg.sample, cfg, generator, f"sample {name}")
     seconds = time.perf_counter() - start
-    # 3. proposal following: the proposal's embedding (de-standardised) against the generated text's
-    proposed = latents.numpy() * arrays["std"] + arrays["mean"]
-    follow = cosines(proposed, encoder([r["text"] for r in rows]))
+    # 3. proposal following: the proposal's embedding against the generated text's
+    following = followed(latents, rows, encoder, arrays)
     # what guidance did to the proposals, under the classifiers it steers by
     scores = probabilities(classifiers, latents.numpy())
-    for i, (row, c) in enumerate(zip(rows, follow, strict=True)):
+    for i, (row, c) in enumerate(zip(rows, following, strict=True)):
         row["proposal_cosine"] = round(float(c), 5)
         row["proposal_scores"] = {name: round(float(p[i]), 5) for name, p in scores.items()}
     tokens = sum(len(r["token_ids"]) for r in rows)
