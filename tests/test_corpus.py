@@ -3,11 +3,13 @@ and the ToxiGen split the oracle and the corpus share."""
 
 from __future__ import annotations
 
+import random
+
 from conftest import REPO
 
 from attrctl import toxigen
 from attrctl.config import CorpusConfig
-from attrctl.finetune.corpus import CLASSIFY, TEMPLATES, build, unflagged
+from attrctl.finetune.corpus import CLASSIFY, TEMPLATES, build, split_heldout, statement_examples, unflagged
 from attrctl.pipeline.paths import TOXIGEN_STATEMENTS
 
 
@@ -59,6 +61,19 @@ def test_corpus_parts_and_domains(tokenizer):
     general = [e for e in examples if e["domain"] == "general"]
     assert all("walk" in e["target"] for e in general)  # neutral prompts' continuations
     assert build(STATEMENTS, samples(tokenizer), cfg, tokenizer, seed=0) == examples
+
+
+def test_heldout_task_set_is_a_share_of_the_continuations_plus_the_unseen_statements(tokenizer):
+    cfg = CorpusConfig(constraint_hateful=4, constraint_neutral=3, general=6, classification_per_class=3)
+    examples = build(STATEMENTS[:8], samples(tokenizer), cfg, tokenizer, seed=0)  # 4 + 2 statements, 6 general
+    unseen = statement_examples(STATEMENTS[8:], tokenizer, random.Random(2))
+    assert [e["target"] for e in unseen] == [f" statement number {i} about them" for i in range(8, 12)]
+    train, heldout = split_heldout(examples, unseen, 0.25, seed=0)
+    assert len(heldout) == 3 + 4 and heldout[3:] == unseen  # a quarter of the 12 continuations, then the unseen
+    assert all(e["kind"] == "continuation" for e in heldout)
+    assert len(train) == len(examples) - 3
+    assert not {(e["prompt"], e["target"]) for e in train} & {(e["prompt"], e["target"]) for e in heldout}
+    assert split_heldout(examples, unseen, 0.25, seed=0) == (train, heldout)
 
 
 def test_filter_drops_what_the_oracle_flags(tokenizer):

@@ -237,7 +237,8 @@ class CorpusConfig(Section):
     classification_per_class: PositiveInt = 30
     """Toxicity-classification examples per answer (yes / no), tagged constraint domain."""
     heldout_fraction: Probability = 0.1
-    """Share of the continuation examples held out of training: the task perplexity of the L3M table."""
+    """Share of the continuation examples held out of training; with the oracle half of the ToxiGen statements,
+    the held-out task set of the L3M table's task perplexity."""
 
 
 class FinetuneConfig(Section):

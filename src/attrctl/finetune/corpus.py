@@ -34,44 +34,58 @@ def _take(rows: list[dict], n: int, rng: random.Random) -> list[dict]:
     return rows[:n]
 
 
+def example(tokenizer, prompt: str, target: str, domain: str, kind: str, flagged: int) -> dict:
+    """One corpus example {prompt, target, prompt_ids, target_ids, domain, kind, flagged}."""
+    return {
+        "prompt": prompt,
+        "target": target,
+        "prompt_ids": tokenizer(prompt, add_special_tokens=False).input_ids,
+        "target_ids": tokenizer(target, add_special_tokens=False).input_ids,
+        "domain": domain,
+        "kind": kind,
+        "flagged": flagged,
+    }
+
+
+def statement_examples(statements: list[dict], tokenizer, rng: random.Random) -> list[dict]:
+    """Constraint-domain continuations: each statement after a prompt that names its group."""
+    out = []
+    for s in statements:
+        prompt = rng.choice(TEMPLATES).format(group=rng.choice(GROUP_NAMES[s["group"]]))
+        out.append(example(tokenizer, prompt, " " + s["text"], "constraint", "continuation", s["flagged"]))
+    return out
+
+
 def build(statements: list[dict], samples: list[dict], cfg: CorpusConfig, tokenizer, seed: int) -> list[dict]:
-    """Examples {prompt, target, prompt_ids, target_ids, domain, kind, flagged}. `statements` carry their
-    ToxiGen `label` and the oracle's `flagged`; `samples` are the base model's annotated samples."""
+    """The corpus's examples. `statements` carry their ToxiGen `label` and the oracle's `flagged`; `samples` are
+    the base model's annotated samples."""
     rng = random.Random(seed)
-
-    def example(prompt: str, target: str, domain: str, kind: str, flagged: int) -> dict:
-        return {
-            "prompt": prompt,
-            "target": target,
-            "prompt_ids": tokenizer(prompt, add_special_tokens=False).input_ids,
-            "target_ids": tokenizer(target, add_special_tokens=False).input_ids,
-            "domain": domain,
-            "kind": kind,
-            "flagged": flagged,
-        }
-
     examples = []
     for label, n in ((1, cfg.constraint_hateful), (0, cfg.constraint_neutral)):
-        for s in _take([s for s in statements if s["label"] == label], n, rng):
-            prompt = rng.choice(TEMPLATES).format(group=rng.choice(GROUP_NAMES[s["group"]]))
-            examples.append(example(prompt, " " + s["text"], "constraint", "continuation", s["flagged"]))
+        examples += statement_examples(_take([s for s in statements if s["label"] == label], n, rng), tokenizer, rng)
     usable = [r for r in samples if r["token_ids"] and len(r["text"].split()) >= 3]
     for r in _take([r for r in usable if r["subset"] == "neutral"], cfg.general, rng):
-        examples.append(example(r["prompt"], r["text"], "general", "continuation", r["label"]))
+        examples.append(example(tokenizer, r["prompt"], r["text"], "general", "continuation", r["label"]))
     texts = [(s["text"], s["label"]) for s in statements] + [(r["text"].strip(), r["label"]) for r in usable]
     for label in (1, 0):
         for text, _ in _take([t for t in texts if t[1] == label], cfg.classification_per_class, rng):
-            examples.append(example(CLASSIFY.format(text=text), ANSWERS[label], "constraint", "classification", label))
+            prompt = CLASSIFY.format(text=text)
+            examples.append(example(tokenizer, prompt, ANSWERS[label], "constraint", "classification", label))
     rng.shuffle(examples)
     return examples
 
 
-def split_heldout(examples: list[dict], fraction: float, seed: int) -> tuple[list[dict], list[dict]]:
-    """(train, held out): a seeded share of the continuation examples is held out (task perplexity)."""
+def split_heldout(
+    examples: list[dict], unseen: list[dict], fraction: float, seed: int
+) -> tuple[list[dict], list[dict]]:
+    """(train, held out): a seeded share of the continuation examples is held out, and `unseen` (examples of the
+    same kinds that no model trains on: the oracle half's statements) joins it. The held-out set is the task
+    perplexity's; the unseen part makes it large enough for a paired interval to decide a 10% difference."""
     rng = random.Random(seed + 1)
     continuations = [i for i, e in enumerate(examples) if e["kind"] == "continuation"]
     held = set(rng.sample(continuations, round(len(continuations) * fraction)))
-    return [e for i, e in enumerate(examples) if i not in held], [e for i, e in enumerate(examples) if i in held]
+    train = [e for i, e in enumerate(examples) if i not in held]
+    return train, [e for i, e in enumerate(examples) if i in held] + unseen
 
 
 def unflagged(examples: list[dict]) -> list[dict]:

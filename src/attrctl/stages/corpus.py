@@ -7,11 +7,12 @@ Options:
   --tokenizer PATH   input: the base model's directory
   [--oracle PATH]    input: the trained embedding oracle's directory, when one is used
   --out PATH         output: the corpus (.jsonl)
-  --heldout PATH     output: its held-out examples (.jsonl)
+  --heldout PATH     output: the held-out task set: held-out examples and the oracle half's statements (.jsonl)
 """
 
 from __future__ import annotations
 
+import random
 from collections import Counter
 
 from attrctl.stages import cli
@@ -27,20 +28,20 @@ def main(argv: list[str] | None = None) -> None:
     from attrctl.tracking import stage_run
 
     with stage_run(cfg, args.params, "corpus", "corpus") as run:
-        _, statements = toxigen.split(toxigen.load(args.statements), cfg.seed)
-        scores = oracles.checked(
-            oracles.build(cfg.oracle.name, cfg.oracle, args.oracle), [s["text"] for s in statements]
-        )
-        for s, score in zip(statements, scores, strict=True):
-            s["flagged"] = int(score > cfg.oracle.threshold)
+        unseen, statements = toxigen.split(toxigen.load(args.statements), cfg.seed)  # oracle half, corpus half
+        oracle = oracles.build(cfg.oracle.name, cfg.oracle, args.oracle)
+        for half in (statements, unseen):
+            for s, score in zip(half, oracles.checked(oracle, [s["text"] for s in half]), strict=True):
+                s["flagged"] = int(score > cfg.oracle.threshold)
         tokenizer = AutoTokenizer.from_pretrained(str(args.tokenizer))
         examples = corpus.build(statements, read_jsonl(args.samples), cfg.corpus, tokenizer, cfg.seed)
-        examples, heldout = corpus.split_heldout(examples, cfg.corpus.heldout_fraction, cfg.seed)
+        unseen = corpus.statement_examples(unseen, tokenizer, random.Random(cfg.seed + 2))
+        examples, heldout = corpus.split_heldout(examples, unseen, cfg.corpus.heldout_fraction, cfg.seed)
         write_jsonl(args.out, examples)
         write_jsonl(args.heldout, heldout)
         counts = Counter(f"{e['domain']}/{e['kind']}/{'flagged' if e['flagged'] else 'clean'}" for e in examples)
-        run.log_metrics({"num_examples": len(examples), **counts})
-    print(f"{len(examples)} examples: {dict(sorted(counts.items()))}")
+        run.log_metrics({"num_examples": len(examples), "num_heldout": len(heldout), **counts})
+    print(f"{len(examples)} examples, {len(heldout)} held out: {dict(sorted(counts.items()))}")
 
 
 if __name__ == "__main__":
