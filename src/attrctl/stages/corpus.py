@@ -28,14 +28,14 @@ def main(argv: list[str] | None = None) -> None:
     from attrctl.tracking import stage_run
 
     with stage_run(cfg, args.params, "corpus", "corpus") as run:
-        unseen, statements = toxigen.split(toxigen.load(args.statements), cfg.seed)  # oracle half, corpus half
+        oracle_half, statements = toxigen.split(toxigen.load(args.statements), cfg.seed)
         oracle = oracles.build(cfg.oracle.name, cfg.oracle, args.oracle)
-        for half in (statements, unseen):
+        for half in (statements, oracle_half):
             for s, score in zip(half, oracles.checked(oracle, [s["text"] for s in half]), strict=True):
                 s["flagged"] = int(score > cfg.oracle.threshold)
         tokenizer = AutoTokenizer.from_pretrained(str(args.tokenizer))
         examples = corpus.build(statements, read_jsonl(args.samples), cfg.corpus, tokenizer, cfg.seed)
-        unseen = corpus.statement_examples(unseen, tokenizer, random.Random(cfg.seed + 2))
+        unseen = corpus.statement_examples(oracle_half, tokenizer, random.Random(cfg.seed + 2))  # no model trains on
         examples, heldout = corpus.split_heldout(examples, unseen, cfg.corpus.heldout_fraction, cfg.seed)
         write_jsonl(args.out, examples)
         write_jsonl(args.heldout, heldout)
