@@ -137,20 +137,27 @@ def test_the_l3m_table_says_met_only_when_the_interval_does(tmp_path):
 
     annotations = {"l3m_len5": rows([2, 3] * 20), "mm_len5": rows([4, 7] * 20), "base": rows([9] * 40)}
     nan = float("nan")
-    task_ppl = {  # per example; a NaN (an empty target) in either model drops that example from the pairing
-        "l3m_len5": {"task_ppl": 12.0, "per_example": [12.0, 6.0, 18.0, nan]},
-        "sft": {"task_ppl": 10.0, "per_example": [10.0, 5.0, 15.0, 7.0]},
+    # per example; a NaN (an empty target) in either model drops that example from the pairing. Unflagged
+    # examples cost 1.2x sft's perplexity, the flagged one (3 tokens) 2x.
+    flags = {"tokens": [1, 3, 2, 4], "flagged": [0, 1, 0, 0]}
+    task_ppl = {
+        "l3m_len5": {"task_ppl": 12.0, "per_example": [12.0, 10.0, 18.0, nan], **flags},
+        "sft": {"task_ppl": 10.0, "per_example": [10.0, 5.0, 15.0, 7.0], **flags},
     }
     table = report.rows(cfg, ["base", "sft", "l3m_len5", "mm_len5"], annotations | {"sft": rows([9] * 40)}, task_ppl)
     by_model = {r["model"]: r for r in table}
-    # every example 1.2x sft's: the ratio and its whole interval are 1.2
-    assert by_model["l3m_len5"]["task_ppl_vs_sft"] == pytest.approx(1.2)
-    assert by_model["l3m_len5"]["task_ppl_vs_sft_ci_lo"] == pytest.approx(1.2)
-    assert by_model["l3m_len5"]["task_ppl_vs_sft_ci_hi"] == pytest.approx(1.2)
+    l3m = by_model["l3m_len5"]
+    # ratio of means: (12 + 10 + 18) / (10 + 5 + 15); pooled: exp((1·log 1.2 + 3·log 2 + 2·log 1.2) / 6)
+    assert l3m["task_ppl_vs_sft"] == pytest.approx(40 / 30)
+    assert l3m["pooled_vs_sft"] == pytest.approx((1.2 * 2.0) ** 0.5)
+    # unflagged: every example 1.2x sft's, so the ratio and its whole interval are 1.2
+    assert (l3m["unflagged_vs_sft"], l3m["unflagged_vs_sft_ci_lo"], l3m["unflagged_vs_sft_ci_hi"]) == pytest.approx(
+        (1.2, 1.2, 1.2)
+    )
     assert math.isnan(by_model["mm_len5"]["task_ppl_vs_sft"]) and math.isnan(by_model["sft"]["task_ppl_vs_sft"])
     assert by_model["l3m_len5"]["measured"] == pytest.approx(2.5) and by_model["l3m_len5"]["met"] == "yes"
     assert by_model["mm_len5"]["measured"] == pytest.approx(5.5) and by_model["mm_len5"]["met"] == "no"
-    assert by_model["base"]["met"] == "–" and by_model["l3m_len5"]["task_ppl"] == 12.0
+    assert by_model["base"]["met"] == "–" and l3m["task_ppl"] == 12.0
     report.lengths_plot(cfg, annotations, tmp_path / "l.png")
     report.multipliers_plot({}, tmp_path / "m.png")
     assert (tmp_path / "l.png").read_bytes()[:4] == b"\x89PNG"

@@ -96,10 +96,10 @@ P = [0.5, 0.3, 0.2]
 SIG_R = [0.9, 0.5, 0.1]
 
 
-def q_star(delta: float) -> list[float]:
+def q_star(delta: float, strength: float = 1.0) -> list[float]:
     p, rv = torch.tensor(P).log(), torch.logit(torch.tensor(SIG_R))
     r_x = torch.tensor(sum(a * b for a, b in zip(P, SIG_R, strict=True)))  # R(x) = Σ p σ(r) = 0.62
-    return qstar.guided_log_probs(p, rv, r_x, delta).exp().tolist()
+    return qstar.guided_log_probs(p, rv, r_x, delta, strength).exp().tolist()
 
 
 def test_q_star_delta_one_is_p_times_r():
@@ -118,6 +118,11 @@ def test_q_star_intermediate_delta_hand_computed():
     assert q_star(0.8) == pytest.approx([u / sum(unnorm) for u in unnorm], rel=1e-4)
 
 
+def test_decoding_strength_two_squares_the_nado_factor():
+    # γ = 2, δ = 1: p · σ(r)² = [0.5·0.81, 0.3·0.25, 0.2·0.01] = [0.405, 0.075, 0.002], total 0.482
+    assert q_star(1.0, 2.0) == pytest.approx([0.405 / 0.482, 0.075 / 0.482, 0.002 / 0.482], rel=1e-5)
+
+
 PROMPTS = [
     {"id": "a", "subset": "x", "text": "On weekends, my boss likes to"},
     {"id": "b", "subset": "x", "text": "Shut up"},
@@ -127,7 +132,7 @@ PROMPTS = [
 def test_zero_initialised_nado_with_delta_one_leaves_the_base_unchanged(tiny_model, tokenizer):
     nado_model = model.build(tiny_model, "small", 1, 4, "vocab")
     enc = tokenizer([p["text"] for p in PROMPTS], return_tensors="pt", padding=True)
-    processor = decode.NadoLogitsProcessor(tiny_model, nado_model, delta=1.0, pad_id=tokenizer.pad_token_id)
+    processor = decode.NadoLogitsProcessor(tiny_model, nado_model, 1.0, 1.0, tokenizer.pad_token_id)
     try:
         with torch.no_grad():
             scores = tiny_model(**enc).logits[:, -1]
@@ -143,7 +148,7 @@ def test_processor_and_guided_lm_agree(tiny_model, tokenizer):
     torch.manual_seed(0)
     nado_model = model.build(tiny_model, "small", 1, 4, "vocab").eval()
     randomise(nado_model, 2.0)  # a non-trivial NADO
-    processor = decode.NadoLogitsProcessor(tiny_model, nado_model, delta=1.0, pad_id=tokenizer.pad_token_id)
+    processor = decode.NadoLogitsProcessor(tiny_model, nado_model, 1.0, 1.0, tokenizer.pad_token_id)
     try:
         rows = generate(
             tiny_model,
@@ -156,7 +161,7 @@ def test_processor_and_guided_lm_agree(tiny_model, tokenizer):
         )
     finally:
         processor.remove()
-    scorer = decode.GuidedLM(tiny_model, nado_model, delta=1.0)
+    scorer = decode.GuidedLM(tiny_model, nado_model, delta=1.0, strength=1.0)
     for row in rows:
         ids = torch.tensor([row["prompt_ids"] + row["token_ids"]])
         logits = scorer(ids).logits[0]

@@ -90,7 +90,7 @@ def test_nado_training_and_guided_decoding_with_a_bf16_base(tmp_path, tiny_model
     # the full-vocabulary path reads the cached states
     metrics, _ = diagnostics(base, nado_model, rows, 0.5, "threshold", 0)
     assert 0.0 <= metrics["nado_r_x_mean"] <= 1.0
-    processor = decode.NadoLogitsProcessor(base, nado_model.eval(), 1.0, tokenizer.pad_token_id)
+    processor = decode.NadoLogitsProcessor(base, nado_model.eval(), 1.0, 1.0, tokenizer.pad_token_id)
     try:
         ids = torch.tensor([[5, 6, 7]], device=device)
         with torch.no_grad():

@@ -26,6 +26,14 @@ def test_paired_difference_hand_computed():
     assert (pair["diff"], pair["diff_ci_lo"], pair["diff_ci_hi"]) == pytest.approx((0.25, 0.25, 0.25))
 
 
+def test_pooled_ratio_weighs_units_by_their_tokens():
+    # summed NLLs a = [2, 4], b = [1, 1] over 1 and 3 tokens: exp((6 − 2) / 4) = e, where the ratio of the
+    # per-unit perplexities' means would be (e² + e^(4/3)) / (e + e^(1/3))
+    assert stats.paired_pooled([2.0, 4.0], [1.0, 1.0], [1, 3])["ratio"] == pytest.approx(np.e)
+    same = stats.paired_pooled([2.0, 4.0, 3.0], [2.0, 4.0, 3.0], [1, 3, 2])
+    assert (same["ratio"], same["ratio_ci_lo"], same["ratio_ci_hi"]) == pytest.approx((1.0, 1.0, 1.0))
+
+
 def test_interval_of_a_proportion_covers_the_estimate_and_shrinks_with_more_units():
     small = stats.mean_ci([1, 0] * 10, seed=0)
     large = stats.mean_ci([1, 0] * 500, seed=0)

@@ -221,6 +221,9 @@ class NadoConfig(Section):
     vocabulary). Keeps a NADO step cheap: the full vocabulary costs two vocabulary-sized products per token."""
     delta: Probability = 1.0
     """Target satisfaction rate of q*: 1 gives q* proportional to p(v) R(x, y<i+v); at or below R(x), q* = p."""
+    decode_strength: float = Field(1.0, gt=0.0)
+    """γ of `nado_decode` only: it samples from q proportional to p(v) R(x, y<i+v)^γ (δ = 1), the reference code's
+    `constraint_factor`. 1 is q* itself; the regulariser's teacher is always q*."""
     train: TrainConfig = TrainConfig(lr=1e-3, epochs=2, batch_size=16, warmup_steps=10, checkpoint_every=20)
     """Training loop settings for NADO."""
 
@@ -629,7 +632,7 @@ STAGE_PARAMS: dict[str, list[str]] = {
     "annotate": ["oracle"],
     "evaluate": ["evaluate", "oracle", "seed"],
     "train_nado": ["nado", "seed", "oracle.threshold", "sample.temperature"],
-    "nado_decode": ["nado.delta"],
+    "nado_decode": ["nado.delta", "nado.decode_strength"],
     "corpus": ["corpus", "oracle", "seed"],
     "finetune": ["finetune", "nado_reg", "nado.delta", "seed"],
     "rl": ["rl", "oracle", "sample.top_p", "sample.temperature", "seed"],

@@ -53,6 +53,20 @@ def paired(a, b, seed: int = 0, iterations: int = ITERATIONS) -> dict[str, float
     }
 
 
+def paired_pooled(nll_a, nll_b, tokens, seed: int = 0, iterations: int = ITERATIONS) -> dict[str, float]:
+    """Perplexity pooled over tokens, model a over model b on the same units: exp((Σ nll_a − Σ nll_b) / Σ tokens),
+    nll_* each unit's summed negative log-likelihood and `tokens` its token count, with the ratio's interval
+    from resampling units. Unlike a ratio of per-unit perplexities, a long unit weighs by its tokens and a
+    heavy-tailed short one cannot dominate."""
+    a, b, n = (np.asarray(x, dtype=float) for x in (nll_a, nll_b, tokens))
+    if not (a.shape == b.shape == n.shape) or a.size == 0:
+        raise ValueError(f"pooled bootstrap needs equal, non-empty sets of units ({a.shape}, {b.shape}, {n.shape})")
+    idx = resamples(a.size, seed, iterations)
+    ratio = np.exp((a[idx].sum(1) - b[idx].sum(1)) / n[idx].sum(1))
+    lo, hi = interval(ratio)
+    return {"ratio": float(np.exp((a.sum() - b.sum()) / n.sum())), "ratio_ci_lo": lo, "ratio_ci_hi": hi}
+
+
 def task_average(arrays: list, seed: int = 0, iterations: int = ITERATIONS) -> tuple[float, float, float]:
     """(mean, lower, upper) of an average over tasks of per-task mean accuracies, resampling each task's items."""
     if not arrays:

@@ -1,6 +1,7 @@
 """The L3M table and figures: each constraint's bound against its mean on held-out prompts (with a 95% interval),
 whether the interval says it is met, task perplexity (and its ratio to sft's, paired over the same held-out
-examples), and the response-length distribution."""
+examples: as a ratio of mean per-example perplexities, pooled over tokens, and pooled over the text the oracle
+does not flag), and the response-length distribution."""
 
 from __future__ import annotations
 
@@ -23,14 +24,26 @@ def measured(rows: list[dict], metric: str, seed: int) -> tuple[float, float, fl
     return stats.mean_ci([float(np.mean(v)) for v in per_prompt.values()], seed)
 
 
+def _renamed_ratio(name: str, paired: dict[str, float]) -> dict[str, float]:
+    """A paired result's ratio and its interval under `name` (`name`, `name_ci_lo`, `name_ci_hi`)."""
+    return {f"{name}{k.removeprefix('ratio')}": v for k, v in paired.items() if k.startswith("ratio")}
+
+
 def versus_sft(task_ppl: dict[str, dict], model: str, seed: int) -> dict[str, float]:
-    """The model's mean task perplexity over sft's, with a paired interval over the examples both score."""
+    """The model's task perplexity over sft's, paired over the examples both score: the ratio of mean
+    per-example perplexities (`task_ppl_vs_sft`), and pooled over tokens on all examples (`pooled_vs_sft`) and
+    on those the oracle does not flag (`unflagged_vs_sft`). The pooled ratios separate what a constraint costs
+    on ordinary text from what a toxicity constraint is meant to cost: likelihood of the flagged statements."""
     if model == "sft" or "per_example" not in task_ppl.get(model, {}) or "per_example" not in task_ppl.get("sft", {}):
         return {}
     a, b = np.array(task_ppl[model]["per_example"]), np.array(task_ppl["sft"]["per_example"])
     both = np.isfinite(a) & np.isfinite(b)
-    paired = stats.paired(a[both], b[both], seed)
-    return {f"task_ppl_vs_sft{k.removeprefix('ratio')}": v for k, v in paired.items() if k.startswith("ratio")}
+    out = _renamed_ratio("task_ppl_vs_sft", stats.paired(a[both], b[both], seed))
+    tokens, flagged = np.array(task_ppl[model]["tokens"]), np.array(task_ppl[model]["flagged"])
+    nll_a, nll_b = tokens * np.log(a), tokens * np.log(b)  # each example's summed NLL: its tokens × log ppl
+    for name, keep in (("pooled_vs_sft", both), ("unflagged_vs_sft", both & (flagged == 0))):
+        out |= _renamed_ratio(name, stats.paired_pooled(nll_a[keep], nll_b[keep], tokens[keep], seed))
+    return out
 
 
 def rows(cfg: Config, models: list[str], annotations: dict[str, list[dict]], task_ppl: dict[str, dict]) -> list[dict]:
@@ -61,6 +74,11 @@ def rows(cfg: Config, models: list[str], annotations: dict[str, list[dict]], tas
                     "task_ppl_vs_sft": vs_sft.get("task_ppl_vs_sft", math.nan),
                     "task_ppl_vs_sft_ci_lo": vs_sft.get("task_ppl_vs_sft_ci_lo", math.nan),
                     "task_ppl_vs_sft_ci_hi": vs_sft.get("task_ppl_vs_sft_ci_hi", math.nan),
+                    **{
+                        f"{name}{suffix}": vs_sft.get(f"{name}{suffix}", math.nan)
+                        for name in ("pooled_vs_sft", "unflagged_vs_sft")
+                        for suffix in ("", "_ci_lo", "_ci_hi")
+                    },
                     "length_mean": float(np.mean(lengths)),
                     "length_median": float(np.median(lengths)),
                     "length_p90": float(np.percentile(lengths, 90)),

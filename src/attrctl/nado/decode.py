@@ -25,9 +25,9 @@ from attrctl.nado.qstar import guided_log_probs, success_rate
 GUIDED = "guided.json"
 
 
-def write_guided_dir(path: Path, base_dir: Path, nado_dir: Path, delta: float) -> None:
+def write_guided_dir(path: Path, base_dir: Path, nado_dir: Path, delta: float, strength: float) -> None:
     digest = hashlib.sha256((nado_dir / WEIGHTS).read_bytes()).hexdigest()
-    spec = {"base": str(base_dir), "nado": str(nado_dir), "nado_sha256": digest, "delta": delta}
+    spec = {"base": str(base_dir), "nado": str(nado_dir), "nado_sha256": digest, "delta": delta, "strength": strength}
     path.mkdir(parents=True, exist_ok=True)
     (path / GUIDED).write_text(json.dumps(spec, indent=2) + "\n")
 
@@ -48,8 +48,8 @@ class NadoLogitsProcessor(LogitsProcessor):
     """Replaces the base model's next-token scores by log q*. The base model's last hidden states (the NADO
     trunk's input) are captured by a hook on its final norm; the trunk keeps its own KV cache in step."""
 
-    def __init__(self, base, nado_model: NadoModel, delta: float, pad_id: int):
-        self.nado, self.delta, self.pad_id = nado_model, delta, pad_id
+    def __init__(self, base, nado_model: NadoModel, delta: float, strength: float, pad_id: int):
+        self.nado, self.delta, self.strength, self.pad_id = nado_model, delta, strength, pad_id
         self._hidden: torch.Tensor | None = None
         self._cache = None
         self._r_prompt: torch.Tensor | None = None
@@ -83,15 +83,15 @@ class NadoLogitsProcessor(LogitsProcessor):
         r_last = r[:, -1]
         if self._r_prompt is None:  # R(x): the success rate of the prompt, fixed for the whole continuation
             self._r_prompt = success_rate(base_logp, r_last)
-        return guided_log_probs(base_logp, r_last, self._r_prompt, self.delta)
+        return guided_log_probs(base_logp, r_last, self._r_prompt, self.delta, self.strength)
 
 
 class GuidedLM(nn.Module):
     """Whole-sequence scoring under q*, each prefix taking its own success estimate as R(x)."""
 
-    def __init__(self, base, nado_model: NadoModel, delta: float):
+    def __init__(self, base, nado_model: NadoModel, delta: float, strength: float):
         super().__init__()
-        self.base, self.nado, self.delta = base, nado_model, delta
+        self.base, self.nado, self.delta, self.strength = base, nado_model, delta, strength
         self.config, self.generation_config = base.config, base.generation_config
 
     @property
@@ -108,7 +108,7 @@ class GuidedLM(nn.Module):
         base_logp, hidden = base_features(self.base, input_ids, attention_mask)
         r, _ = self.nado(hidden, input_ids, attention_mask)
         r_prefix = success_rate(base_logp, r)
-        return CausalLMOutput(logits=guided_log_probs(base_logp, r, r_prefix, self.delta))
+        return CausalLMOutput(logits=guided_log_probs(base_logp, r, r_prefix, self.delta, self.strength))
 
 
 def load_for_sampling(path: str | Path, device, dtype):
@@ -119,7 +119,8 @@ def load_for_sampling(path: str | Path, device, dtype):
         return (*models.load(path, device, dtype), None)
     spec = read_guided(path)
     base, tokenizer = models.load(spec["base"], device, dtype)
-    processor = NadoLogitsProcessor(base, load_nado(spec["nado"], base), spec["delta"], tokenizer.pad_token_id)
+    nado_model = load_nado(spec["nado"], base)
+    processor = NadoLogitsProcessor(base, nado_model, spec["delta"], spec["strength"], tokenizer.pad_token_id)
     return base, tokenizer, processor
 
 
@@ -131,4 +132,4 @@ def load_for_scoring(path: str | Path, device, dtype):
         return models.load(path, device, dtype)
     spec = read_guided(path)
     base, tokenizer = models.load(spec["base"], device, dtype)
-    return GuidedLM(base, load_nado(spec["nado"], base), spec["delta"]), tokenizer
+    return GuidedLM(base, load_nado(spec["nado"], base), spec["delta"], spec["strength"]), tokenizer

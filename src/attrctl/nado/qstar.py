@@ -11,17 +11,20 @@ def success_rate(base_logp: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
     return (base_logp.exp() * torch.sigmoid(r)).sum(-1)
 
 
-def guided_log_probs(base_logp: torch.Tensor, r: torch.Tensor, r_prompt: torch.Tensor, delta: float) -> torch.Tensor:
-    """log q*(v) ∝ log p(v) + log[(δ' − R(x)) · R(x, y<i ⊕ v) + (1 − δ') · R(x)], δ' = max(δ, R(x))
+def guided_log_probs(
+    base_logp: torch.Tensor, r: torch.Tensor, r_prompt: torch.Tensor, delta: float, strength: float = 1.0
+) -> torch.Tensor:
+    """log q*(v) ∝ log p(v) + γ · log[(δ' − R(x)) · R(x, y<i ⊕ v) + (1 − δ') · R(x)], δ' = max(δ, R(x))
     (docs/methods.md, NADO).
 
     base_logp, r: (..., V); r_prompt: (...) the estimate R(x) for the prompt. δ = 1 gives q* ∝ p · R(·);
-    R(x) ≥ δ leaves p unchanged (nothing to correct).
+    R(x) ≥ δ leaves p unchanged (nothing to correct). γ = `strength` is the reference code's
+    `constraint_factor`: 1 is q* itself, γ > 1 sharpens the NADO factor (decoding only).
     """
     delta_eff = torch.clamp(r_prompt, min=delta)
     scale = (delta_eff - r_prompt).clamp(min=0)[..., None]  # weight on R(x, y<i ⊕ v)
     floor = ((1 - delta_eff) * r_prompt)[..., None]  # constant mass for every token
     log_bracket = torch.logaddexp(scale.log() + F.logsigmoid(r), floor.log().expand_as(r))
-    guided = torch.log_softmax(base_logp + log_bracket, -1)
+    guided = torch.log_softmax(base_logp + strength * log_bracket, -1)
     degenerate = ((scale + floor) <= 0).expand_as(r)  # R(x) = 1: nothing to guide
     return torch.where(degenerate, torch.log_softmax(base_logp, -1), guided)

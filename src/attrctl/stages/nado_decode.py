@@ -1,5 +1,5 @@
 """Make `nado_decode` a model like the others: a directory holding only guided.json, which names the base model,
-the NADO (with its weights' hash, so a retrained NADO re-runs what depends on it) and δ.
+the NADO (with its weights' hash, so a retrained NADO re-runs what depends on it), δ and the decoding strength γ.
 
 Options:
   --base PATH  input: the base model's directory
@@ -18,7 +18,7 @@ def main(argv: list[str] | None = None) -> None:
     from attrctl.nado.decode import write_guided_dir
 
     with atomic_path(args.out, directory=True) as tmp:
-        write_guided_dir(tmp, args.base, args.nado, cfg.nado.delta)
+        write_guided_dir(tmp, args.base, args.nado, cfg.nado.delta, cfg.nado.decode_strength)
     print(f"wrote {args.out}")
 
 

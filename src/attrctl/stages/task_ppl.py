@@ -1,6 +1,7 @@
 """Task perplexity of one model: per-example perplexity of the held-out corpus targets given their prompts
 (mean, standard deviation and 95% interval over examples) — the utility the L3M table holds constraints against.
-The per-example values (null where a target is empty) are kept too, so the table can pair two models.
+The per-example values (null where a target is empty) are kept too, with each target's token count and the
+oracle's flag, so the table can pair two models, pool over tokens and split flagged from unflagged text.
 
 Options:
   --name NAME     the model's name
@@ -25,14 +26,17 @@ def main(argv: list[str] | None = None) -> None:
     from attrctl.tracking import stage_run
 
     with stage_run(cfg, args.params, "task_ppl", args.name, model=args.name) as run:
-        pairs = [(e["prompt"], e["target"]) for e in read_jsonl(args.heldout)]
+        examples = read_jsonl(args.heldout)
+        pairs = [(e["prompt"], e["target"]) for e in examples]
         precision = runtime.setup_torch(cfg.runtime, cfg.seed)
         model, tokenizer = load(args.model, precision.device, precision.frozen)
         per_example = np.array(conditional_perplexities(model, tokenizer, pairs, cfg.evaluate.ppl_batch_size))
         ppls = per_example[np.isfinite(per_example)]
         mean, lo, hi = stats.mean_ci(ppls, cfg.seed)
         metrics = {"task_ppl": mean, "task_ppl_ci_lo": lo, "task_ppl_ci_hi": hi, "task_ppl_std": float(ppls.std())}
-        write_json(args.out, {**metrics, "per_example": per_example.tolist()})
+        tokens = [len(tokenizer(target, add_special_tokens=False).input_ids) for _, target in pairs]
+        flagged = [int(e["flagged"]) for e in examples]
+        write_json(args.out, {**metrics, "per_example": per_example.tolist(), "tokens": tokens, "flagged": flagged})
         run.log_metrics(metrics)
     print("  ".join(f"{k}={v:.4g}" for k, v in metrics.items()))
 
