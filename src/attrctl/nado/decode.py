@@ -1,10 +1,10 @@
 """NADO-guided decoding of the unchanged base model (`nado_decode`).
 
-- :class:`NadoLogitsProcessor` turns the base model's next-token logits into q* during generation; it works
-  with `model.generate` and with attrctl's sampler.
-- :class:`GuidedLM` scores whole sequences under q* (for lm-eval), where no generation loop exists.
-- A guided "model directory" holds only `guided.json` (base model path, NADO path and its weights' hash, δ), so
-  the stages treat `nado_decode` like any other model under results/models/.
+- :class:`NadoLogitsProcessor` turns the base model's next-token logits into q (q* with its NADO factor raised to
+  the strength γ, `nado.decode_strength`) during generation; it works with `model.generate` and attrctl's sampler.
+- :class:`GuidedLM` scores whole sequences under the same q (for lm-eval), where no generation loop exists.
+- A guided "model directory" holds only `guided.json` (base model path, NADO path and its weights' hash, δ, γ),
+  so the stages treat `nado_decode` like any other model under results/models/.
 """
 
 from __future__ import annotations
@@ -45,8 +45,9 @@ def _final_norm(model) -> nn.Module:
 
 
 class NadoLogitsProcessor(LogitsProcessor):
-    """Replaces the base model's next-token scores by log q*. The base model's last hidden states (the NADO
-    trunk's input) are captured by a hook on its final norm; the trunk keeps its own KV cache in step."""
+    """Replaces the base model's next-token scores by log q (q* at strength γ). The base model's last hidden
+    states (the NADO trunk's input) are captured by a hook on its final norm; the trunk keeps its own KV cache in
+    step."""
 
     def __init__(self, base, nado_model: NadoModel, delta: float, strength: float, pad_id: int):
         self.nado, self.delta, self.strength, self.pad_id = nado_model, delta, strength, pad_id
@@ -87,7 +88,7 @@ class NadoLogitsProcessor(LogitsProcessor):
 
 
 class GuidedLM(nn.Module):
-    """Whole-sequence scoring under q*, each prefix taking its own success estimate as R(x)."""
+    """Whole-sequence scoring under q (q* at strength γ), each prefix taking its own success estimate as R(x)."""
 
     def __init__(self, base, nado_model: NadoModel, delta: float, strength: float):
         super().__init__()
