@@ -104,6 +104,15 @@ def test_dvc_yaml_is_current_and_compact(project):
     assert (project / "dvc.yaml").read_text().count("\n") < 4201 / 3
 
 
+def test_a_stale_dvc_yaml_names_the_stages_that_differ():
+    from attrctl.pipeline.dvcgen import stale_stages
+
+    current = "stages:\n  a: {cmd: x}\n  b: {cmd: y, params: [nado.delta]}\n  gone: {cmd: z}\n"
+    expected = "stages:\n  a: {cmd: x}\n  b: {cmd: y, params: [nado.delta, nado.decode_strength]}\n  new: {cmd: w}\n"
+    assert stale_stages(expected, current) == ["b", "gone", "new"]
+    assert stale_stages(current, "# a comment\n" + current) == []
+
+
 def test_a_custom_prompt_file_is_an_input_of_both_tools(tmp_path):
     import yaml
 

@@ -170,6 +170,15 @@ def render(jobs: list[dict]) -> str:
     return "\n".join(lines) + "\n" + metrics_and_plots()
 
 
+def stale_stages(expected: str, current: str) -> list[str]:
+    """The stages whose definition differs between two dvc.yaml texts (added, removed or changed), so a stale
+    file's message says where it differs: a changed model list, a new tracked param, a new code dependency."""
+    import yaml
+
+    new, old = ((yaml.safe_load(text) or {}).get("stages", {}) for text in (expected, current))
+    return sorted(name for name in new.keys() | old.keys() if new.get(name) != old.get(name))
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m attrctl.pipeline.dvcgen", description=__doc__.split("\n\n")[0])
     p.add_argument("--check", action="store_true", help="only check that dvc.yaml is up to date")
@@ -178,7 +187,8 @@ def main(argv: list[str] | None = None) -> None:
     current = Path("dvc.yaml").read_text() if Path("dvc.yaml").is_file() else ""
     if args.check:
         if text != current:
-            sys.exit("dvc.yaml is out of date: run `python -m attrctl.pipeline.dvcgen`")
+            stages = ", ".join(stale_stages(text, current)) or "comments only"
+            sys.exit(f"dvc.yaml is out of date (stages that differ: {stages}): run `python -m attrctl.pipeline.dvcgen`")
         print("dvc.yaml is up to date")
         return
     Path("dvc.yaml").write_text(text)

@@ -33,9 +33,11 @@ def main(argv: list[str] | None = None) -> None:
     if args.dvc_yaml and args.dvc_yaml.is_file():
         from attrctl.pipeline import dvcgen
 
-        if dvcgen.render(dvcgen.snakemake_jobs()) != args.dvc_yaml.read_text():
+        expected, current = dvcgen.render(dvcgen.snakemake_jobs()), args.dvc_yaml.read_text()
+        if expected != current:
+            stages = ", ".join(dvcgen.stale_stages(expected, current)) or "comments only"
             cli.fail(
-                f"{args.dvc_yaml} is not the DAG of {args.params} (models or nado_reg.iterations changed?): "
+                f"{args.dvc_yaml} is not the DAG of {args.params} (stages that differ: {stages}): "
                 "run `python -m attrctl.pipeline.dvcgen`, then run again"
             )
 
