@@ -71,12 +71,9 @@ def rows(cfg: Config, models: list[str], annotations: dict[str, list[dict]], tas
                     "met": ("yes" if met else "no") if name else "–",
                     "task_ppl": ppl.get("task_ppl", math.nan),
                     "task_ppl_std": ppl.get("task_ppl_std", math.nan),
-                    "task_ppl_vs_sft": vs_sft.get("task_ppl_vs_sft", math.nan),
-                    "task_ppl_vs_sft_ci_lo": vs_sft.get("task_ppl_vs_sft_ci_lo", math.nan),
-                    "task_ppl_vs_sft_ci_hi": vs_sft.get("task_ppl_vs_sft_ci_hi", math.nan),
                     **{
                         f"{name}{suffix}": vs_sft.get(f"{name}{suffix}", math.nan)
-                        for name in ("pooled_vs_sft", "unflagged_vs_sft")
+                        for name in ("task_ppl_vs_sft", "pooled_vs_sft", "unflagged_vs_sft")
                         for suffix in ("", "_ci_lo", "_ci_hi")
                     },
                     "length_mean": float(np.mean(lengths)),

@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> None:
         ppls = per_example[np.isfinite(per_example)]
         mean, lo, hi = stats.mean_ci(ppls, cfg.seed)
         metrics = {"task_ppl": mean, "task_ppl_ci_lo": lo, "task_ppl_ci_hi": hi, "task_ppl_std": float(ppls.std())}
-        tokens = [len(tokenizer(target, add_special_tokens=False).input_ids) for _, target in pairs]
+        tokens = [len(e["target_ids"]) for e in examples]  # the corpus stage tokenized each target as scored here
         flagged = [int(e["flagged"]) for e in examples]
         write_json(args.out, {**metrics, "per_example": per_example.tolist(), "tokens": tokens, "flagged": flagged})
         run.log_metrics(metrics)
