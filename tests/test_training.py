@@ -136,3 +136,17 @@ def test_an_objectives_own_state_is_checkpointed_and_resumed(tmp_path):
     resumed = Counting()
     fit(fresh(), resumed, EXAMPLES, collate, CFG, 0, Job(tmp_path / "g", "fp"))
     assert resumed.calls == 15  # 10 restored + 5 after the resume, as in an uninterrupted run (not 5)
+
+
+def test_setup_torch_seeds_and_makes_kernels_deterministic():
+    """Every stage starts here: the same seed draws the same numbers, and kernels with a nondeterministic
+    implementation warn (set without importing torch.compile's stack, which nothing here uses)."""
+    from attrctl.config import RuntimeConfig
+    from attrctl.runtime import setup_torch
+
+    runtime = RuntimeConfig(device="cpu", threads=0)  # 0: leave this process's thread count alone
+    setup_torch(runtime, seed=3)
+    first = torch.rand(4)
+    setup_torch(runtime, seed=3)
+    assert torch.equal(first, torch.rand(4))
+    assert torch.are_deterministic_algorithms_enabled() and torch.is_deterministic_algorithms_warn_only_enabled()

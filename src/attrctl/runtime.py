@@ -35,7 +35,9 @@ def setup_torch(runtime: RuntimeConfig, seed: int) -> Precision:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-    torch.use_deterministic_algorithms(True, warn_only=True)
+    # torch.use_deterministic_algorithms would also set torch.compile's flag, importing the compiler stack
+    # (~2 s a process, most of a tiny stage's run); nothing here compiles, so set the kernels' flag alone.
+    torch._C._set_deterministic_algorithms(True, warn_only=True)
     return Precision(runtime, device_for(runtime))
 
 
