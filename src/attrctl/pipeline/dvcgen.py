@@ -179,6 +179,14 @@ def stale_stages(expected: str, current: str) -> list[str]:
     return sorted(name for name in new.keys() | old.keys() if new.get(name) != old.get(name))
 
 
+def staleness(expected: str, current: str) -> str | None:
+    """None when `current` is the expected dvc.yaml, else which stages differ (the stale file's message, as the
+    validate stage and `--check` word it)."""
+    if expected == current:
+        return None
+    return f"stages that differ: {', '.join(stale_stages(expected, current)) or 'comments only'}"
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m attrctl.pipeline.dvcgen", description=__doc__.split("\n\n")[0])
     p.add_argument("--check", action="store_true", help="only check that dvc.yaml is up to date")
@@ -186,9 +194,8 @@ def main(argv: list[str] | None = None) -> None:
     text = render(snakemake_jobs())
     current = Path("dvc.yaml").read_text() if Path("dvc.yaml").is_file() else ""
     if args.check:
-        if text != current:
-            stages = ", ".join(stale_stages(text, current)) or "comments only"
-            sys.exit(f"dvc.yaml is out of date (stages that differ: {stages}): run `python -m attrctl.pipeline.dvcgen`")
+        if problem := staleness(text, current):
+            sys.exit(f"dvc.yaml is out of date ({problem}): run `python -m attrctl.pipeline.dvcgen`")
         print("dvc.yaml is up to date")
         return
     Path("dvc.yaml").write_text(text)

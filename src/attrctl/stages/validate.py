@@ -33,11 +33,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.dvc_yaml and args.dvc_yaml.is_file():
         from attrctl.pipeline import dvcgen
 
-        expected, current = dvcgen.render(dvcgen.snakemake_jobs()), args.dvc_yaml.read_text()
-        if expected != current:
-            stages = ", ".join(dvcgen.stale_stages(expected, current)) or "comments only"
+        if problem := dvcgen.staleness(dvcgen.render(dvcgen.snakemake_jobs()), args.dvc_yaml.read_text()):
             cli.fail(
-                f"{args.dvc_yaml} is not the DAG of {args.params} (stages that differ: {stages}): "
+                f"{args.dvc_yaml} is not the DAG of {args.params} ({problem}): "
                 "run `python -m attrctl.pipeline.dvcgen`, then run again"
             )
 
