@@ -29,8 +29,8 @@ setup: $(STAMP)
 run: setup
 	snakemake --cores $(CORES)
 
-test: setup
-	pytest -q
+test: setup                   # test modules spread over 2 workers (pytest-xdist): the tiny DAG beside the rest
+	pytest -q -n 2 --dist loadfile --no-loadscope-reorder   # in conftest's order: the end-to-end files first
 
 test-slurm: setup             # as root on Debian: a one-node SLURM cluster, then the tiny DAG through it
 	bash scripts/slurm-local.sh

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
@@ -20,6 +22,7 @@ PROJECT_FILES = ["Snakefile", "workflow", "src", "profiles", ".gitignore"]  # dv
 def pytest_collection_modifyitems(config, items):
     import torch
 
+    items.sort(key=lambda item: "slow" not in item.keywords)  # the end-to-end files start first, one per worker
     if torch.cuda.is_available():
         return
     skip = pytest.mark.skip(reason="needs CUDA: no NVIDIA GPU here (run `make test-gpu` on a GPU machine)")
@@ -73,6 +76,13 @@ def make_project(root: Path, params: str | Path = REPO / "configs" / "tiny.yaml"
     return root
 
 
+def untracked(root: Path) -> None:
+    """MLflow off in a project whose runs no test reads: each stage then skips ~3 s of MLflow start-up."""
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    params["tracking"]["enabled"] = False
+    (root / "params.yaml").write_text(yaml.safe_dump(params))
+
+
 def run(cmd: list[str], cwd: Path, check: bool = True, timeout: int = 2700) -> subprocess.CompletedProcess:
     """Run a command, failing the test with its output's tail. The timeout only catches a hang: the whole tiny
     DAG takes 9-10 min on an idle 2-core machine and went past 15 when other work shared it (CI allows 90)."""
@@ -83,6 +93,45 @@ def run(cmd: list[str], cwd: Path, check: bool = True, timeout: int = 2700) -> s
             f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
         )
     return proc
+
+
+# the pipeline's stages (dvc.yaml names a stage `<rule>`, `<rule>-<model>` or `<rule>@<key>`)
+STAGES = {
+    "validate",
+    "prepare_model",
+    "prepare_data",
+    "sample",
+    "annotate",
+    "evaluate",
+    "classification_data",
+    "benchmarks",
+    "train_nado",
+    "nado_decode",
+    "corpus",
+    "finetune",
+    "rl",
+    "train_oracle",
+    "tnt_data",
+    "tnt_train",
+    "tnt_eval",
+    "l3m_train",
+    "task_ppl",
+    "dglm_data",
+    "dglm_classifiers",
+    "dglm_diffusion",
+    "dglm_decoder",
+    "dglm_sample",
+    "report",
+}
+
+
+def stage_rule(name: str) -> str:
+    """The rule of a DVC stage name: `sample@base-eval`, `finetune-sft` or `report`."""
+    return name.split("@")[0].split("-")[0]
+
+
+def ran_stages(dvc_output: str) -> set[str]:
+    return {stage_rule(s) for s in re.findall(r"Running stage '([\w.@-]+)'", dvc_output)}
 
 
 PYTHON = sys.executable
@@ -111,8 +160,9 @@ def copy_results(source: Path, root: Path, paths: list[str]) -> None:
 
 @pytest.fixture(scope="session")
 def snakemake_project(tmp_path_factory):
-    """The tiny profile's whole DAG, run once per session by Snakemake two jobs at a time: the project folder.
-    Tests may change its params or code; each leaves Snakemake with nothing to do (or puts the file back)."""
+    """The tiny profile's whole DAG, run by Snakemake two jobs at a time: the project folder. Only test_pipeline
+    uses it, so that `make test` (one test file per pytest-xdist worker at a time) builds it once. Tests may change
+    its params or code; each leaves Snakemake with nothing to do (or puts the file back)."""
     root = git_project(tmp_path_factory.mktemp("smk") / "p")
     run(SNAKEMAKE, root)
     return root

@@ -218,7 +218,8 @@ def test_calibration_is_against_the_label_nado_trained_on(tiny_model, tokenizer)
     ]
     soft, _ = diagnostics.diagnostics(tiny_model, nado_model, rows, 0.5, "soft", tokenizer.pad_token_id)
     hard, _ = diagnostics.diagnostics(tiny_model, nado_model, rows, 0.5, "threshold", tokenizer.pad_token_id)
-    assert soft["nado_r_x_mean"] == pytest.approx(0.5) and hard["nado_r_x_mean"] == pytest.approx(0.5)
-    assert soft["nado_target_mean"] == pytest.approx(0.5) and soft["nado_ece"] == pytest.approx(0.0, abs=1e-6)
-    assert hard["nado_target_mean"] == pytest.approx(2 / 3) and hard["nado_ece"] == pytest.approx(2 / 3 - 0.5)
+    near = {"abs": 1e-5}  # R(x) sums p(v|x)·0.5 over 49,152 tokens in float32: ~4e-7 off, by the CPU's kernel
+    assert soft["nado_r_x_mean"] == pytest.approx(0.5, **near) and hard["nado_r_x_mean"] == pytest.approx(0.5, **near)
+    assert soft["nado_target_mean"] == pytest.approx(0.5) and soft["nado_ece"] == pytest.approx(0.0, **near)
+    assert hard["nado_target_mean"] == pytest.approx(2 / 3) and hard["nado_ece"] == pytest.approx(2 / 3 - 0.5, **near)
     assert soft["nado_success_rate"] == hard["nado_success_rate"] == pytest.approx(2 / 3)

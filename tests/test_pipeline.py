@@ -4,44 +4,15 @@ from __future__ import annotations
 
 import json
 import re
-import signal
 import subprocess
 import time
 
 import pytest
-import torch
 import yaml
-from conftest import PYTHON, SNAKEMAKE, copy_results, git_project, make_project, run
+from conftest import SNAKEMAKE, STAGES, make_project, ran_stages, run, stage_rule, untracked
 
 pytestmark = pytest.mark.slow
 
-STAGES = {
-    "validate",
-    "prepare_model",
-    "prepare_data",
-    "sample",
-    "annotate",
-    "evaluate",
-    "classification_data",
-    "benchmarks",
-    "train_nado",
-    "nado_decode",
-    "corpus",
-    "finetune",
-    "rl",
-    "train_oracle",
-    "tnt_data",
-    "tnt_train",
-    "tnt_eval",
-    "l3m_train",
-    "task_ppl",
-    "dglm_data",
-    "dglm_classifiers",
-    "dglm_diffusion",
-    "dglm_decoder",
-    "dglm_sample",
-    "report",
-}
 AFTER_SAMPLE = STAGES - {"validate", "prepare_model", "prepare_data", "train_oracle"}  # NADO, corpus, TNT use samples
 
 
@@ -60,15 +31,6 @@ def planned_jobs(root) -> list[tuple[str, dict]]:
 
 def planned_rules(root) -> set[str]:
     return {rule for rule, _ in planned_jobs(root)}
-
-
-def stage_rule(name: str) -> str:
-    """The rule of a DVC stage name: `sample@base-eval`, `finetune-sft` or `report`."""
-    return name.split("@")[0].split("-")[0]
-
-
-def ran_stages(dvc_output: str) -> set[str]:
-    return {stage_rule(s) for s in re.findall(r"Running stage '([\w.@-]+)'", dvc_output)}
 
 
 def test_snakemake_runs_the_tiny_dag(snakemake_project):
@@ -164,6 +126,7 @@ def test_a_second_run_in_another_job_order_gives_identical_outputs(snakemake_pro
 
     first = snakemake_project
     second = make_project(tmp_path / "again")
+    untracked(second)
     run([*SNAKEMAKE, *DETERMINISTIC], second)
     for target, inside in DETERMINISTIC.items():
         digests = [hashlib.sha256((root / target / inside).read_bytes()).hexdigest() for root in (first, second)]
@@ -338,119 +301,6 @@ def test_an_experiment_target_reports_its_own_models(snakemake_project):
     expected = [m for m in models if not m.startswith(("tnt_", "l3m_", "mm_", "dglm"))]
     detox = (root / "results/experiments/nado/tables/detox.csv").read_text().splitlines()
     assert [line.split(",")[0] for line in detox[1:]] == expected
-
-
-def test_dvc_repro_runs_the_dag_and_exp_run_validates(tmp_path):
-    """dvc repro runs one stage at a time, each paying the stage's start-up, so this runs a smaller DAG from
-    scratch: the base model's evaluation (dvc.yaml regenerated for it, as the README says to after changing
-    `models`). The full tiny DAG's stages match Snakemake's (test_workflow_parity) and are handed over from a
-    Snakemake run above."""
-    root = make_project(tmp_path / "p")
-    params = yaml.safe_load((root / "params.yaml").read_text())
-    params["models"] = ["base"]
-    (root / "params.yaml").write_text(yaml.safe_dump(params))
-    root = git_project(root, copy=False)
-    out = run(["dvc", "repro"], root).stdout
-    absent = {"train_nado", "nado_decode", "finetune", "rl", "tnt_data", "tnt_train", "tnt_eval", "l3m_train"}
-    absent |= {"dglm_data", "dglm_classifiers", "dglm_diffusion", "dglm_decoder", "dglm_sample"}
-    assert ran_stages(out) == STAGES - absent, out  # the corpus too: task perplexity reads its held-out part
-    assert (root / "results/tables/detox.csv").read_text().splitlines()[1].startswith("base,")
-    before = (root / "results/samples/base/eval.jsonl").read_bytes()
-    bad = run(["dvc", "exp", "run", "-S", "sample.k=-1"], root, check=False)
-    assert bad.returncode != 0 and "sample.k" in bad.stdout + bad.stderr
-    assert (root / "results/samples/base/eval.jsonl").read_bytes() == before, "a bad param must lose nothing"
-
-
-def test_killed_stage_leaves_no_output(tmp_path):
-    root = make_project(tmp_path / "p")
-    run([*SNAKEMAKE, "results/data/prompts_eval.jsonl", "results/models/base"], root)
-    params = yaml.safe_load((root / "params.yaml").read_text())
-    params["sample"].update(k=64, max_new_tokens=64)  # long enough to be killed mid-way
-    (root / "params.yaml").write_text(yaml.safe_dump(params))
-    args = ["--name", "base", "--model", "results/models/base", "--prompts", "results/data/prompts_eval.jsonl"]
-    args += ["--split", "eval", "--out", "results/samples/base/eval.jsonl", "--timing", "results/metrics/t.json"]
-    proc = subprocess.Popen(
-        [PYTHON, "-m", "attrctl.stages.sample", "--params", "params.yaml", *args],
-        cwd=root,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    time.sleep(8)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert not (root / "results/samples/base/eval.jsonl").exists()
-
-
-TRAINING_INPUTS = ["results/annotations/base", "results/data", "results/models/base"]
-KILLABLE = {  # stage: (params that lengthen training, weights file, checkpoint dir)
-    "train_nado": (
-        {"nado": {"train": {"epochs": 12, "checkpoint_every": 3}}},
-        "results/nado/sequential_iter1/nado.safetensors",
-        "nado-sequential_iter1",
-    ),
-    "finetune": (
-        {"finetune": {"train": {"epochs": 6, "checkpoint_every": 2}}},
-        "results/models/sft/model.safetensors",
-        "finetune-sft",
-    ),
-}
-
-
-def command_of(root, output: str) -> list[str]:
-    """The command of the DVC stage that writes `output` (the same command Snakemake runs)."""
-    from dvc.repo import Repo
-
-    with Repo(str(root)) as repo:
-        (cmd,) = [s.cmd for s in repo.index.stages if any(output.startswith(str(o.def_path)) for o in s.outs)]
-    return cmd.split()
-
-
-def merge(base: dict, override: dict) -> dict:
-    return {k: merge(base[k], v) if isinstance(v, dict) else v for k, v in override.items()} | {
-        k: v for k, v in base.items() if k not in override
-    }
-
-
-@pytest.mark.parametrize("stage", sorted(KILLABLE))
-def test_killed_training_resumes_to_the_same_weights(snakemake_project, tmp_path, stage):
-    from safetensors.torch import load_file
-
-    override, weights_file, checkpoint = KILLABLE[stage]
-    root = make_project(tmp_path / "p")
-    params = merge(yaml.safe_load((root / "params.yaml").read_text()), override)
-    (root / "params.yaml").write_text(yaml.safe_dump(params))
-    run([PYTHON, "-m", "attrctl.pipeline.dvcgen"], root)
-    run(["dvc", "init", "--no-scm", "-q"], root)
-    copy_results(snakemake_project, root, TRAINING_INPUTS)  # the overrides change training only
-    cmd = command_of(root, weights_file)
-    weights = root / weights_file
-    run(cmd, root)  # uninterrupted
-    reference = load_file(str(weights))
-    weights.unlink()
-
-    progress = root / "results/checkpoints" / checkpoint / "progress.json"
-    proc = subprocess.Popen(cmd, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 180
-    while time.time() < deadline and not (progress.is_file() and json.loads(progress.read_text())["step"] >= 6):
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    killed_at = json.loads(progress.read_text())["step"]
-    assert not weights.exists(), "the kill must land before training ends"
-    again = run(cmd, root)
-    resumed_from, total = map(int, re.search(r"resuming from step (\d+)/(\d+)", again.stdout + again.stderr).groups())
-    assert resumed_from == killed_at < total
-    resumed = load_file(str(weights))
-    assert set(resumed) == set(reference)
-    for key in reference:
-        assert torch.equal(reference[key], resumed[key]), key
-    assert not progress.exists(), "the checkpoint is removed once the final weights are written"
-    from mlflow.tracking import MlflowClient  # the killed run shows as FAILED, its re-run as a new FINISHED run
-
-    client = MlflowClient(f"sqlite:///{root}/results/mlflow.db")
-    name = {"train_nado": "train_nado:sequential_iter1", "finetune": "finetune:sft"}[stage]
-    runs = client.search_runs([client.get_experiment_by_name("attrctl-tiny").experiment_id])
-    assert sorted(r.info.status for r in runs if r.info.run_name == name) == ["FAILED", "FINISHED", "FINISHED"]
 
 
 def test_a_dvc_remote_carries_the_results_to_another_clone(snakemake_project, tmp_path):
