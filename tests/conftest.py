@@ -22,7 +22,9 @@ PROJECT_FILES = ["Snakefile", "workflow", "src", "profiles", ".gitignore"]  # dv
 def pytest_collection_modifyitems(config, items):
     import torch
 
-    items.sort(key=lambda item: "slow" not in item.keywords)  # the end-to-end files start first, one per worker
+    # `make test` hands out whole files (--dist loadfile: xdist 3.8's xdist_group marks never reach pytest 9's
+    # node ids), in this order: the end-to-end files start first, one per worker
+    items.sort(key=lambda item: "slow" not in item.keywords)
     if torch.cuda.is_available():
         return
     skip = pytest.mark.skip(reason="needs CUDA: no NVIDIA GPU here (run `make test-gpu` on a GPU machine)")
@@ -85,7 +87,7 @@ def untracked(root: Path) -> None:
 
 def run(cmd: list[str], cwd: Path, check: bool = True, timeout: int = 2700) -> subprocess.CompletedProcess:
     """Run a command, failing the test with its output's tail. The timeout only catches a hang: the whole tiny
-    DAG takes 9-10 min on an idle 2-core machine and went past 15 when other work shared it (CI allows 90)."""
+    DAG takes 7-9 min on 2 cores beside the other xdist worker, past 15 when more shared it (CI allows 90)."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env, timeout=timeout)
     if check and proc.returncode != 0:
