@@ -45,9 +45,9 @@ def test_dvc_repro_runs_the_dag_and_exp_run_validates(tmp_path):
     `models`). The full tiny DAG's stages match Snakemake's (test_workflow_parity) and are handed over from a
     Snakemake run in test_pipeline."""
     root = make_project(tmp_path / "p")
+    untracked(root)  # DVC's runs are tracked in test_pipeline (evaluate-base)
     params = yaml.safe_load((root / "params.yaml").read_text())
     params["models"] = ["base"]
-    params["tracking"]["enabled"] = False  # DVC's runs are tracked in test_pipeline (evaluate-base)
     (root / "params.yaml").write_text(yaml.safe_dump(params))
     root = git_project(root, copy=False)
     out = run(["dvc", "repro"], root).stdout
