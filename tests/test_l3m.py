@@ -76,6 +76,25 @@ def test_a_satisfied_constraint_leaves_sft(tiny_model, tokenizer):
     assert torch.allclose(grads[0], grads[1], atol=1e-5)
 
 
+def test_the_constraints_gradient_is_capped_at_the_task_gradients_norm():
+    """∇task = (3, 4) (norm 5), ∇push = (0, 10) (norm 10): at cap 1 the push is halved, gradient (3, 9); at cap
+    4 it is left alone (scale 1); the loss's value is task + scale·push."""
+    import torch
+
+    from attrctl.l3m.objective import capped
+
+    model = torch.nn.Module()
+    model.w = torch.nn.Parameter(torch.tensor([1.0, 2.0]))
+    for cap, scale, grad in ((1.0, 0.5, [3.0, 9.0]), (4.0, 1.0, [3.0, 14.0]), (None, 1.0, [3.0, 14.0])):
+        model.w.grad = None
+        task, push = model.w @ torch.tensor([3.0, 4.0]), model.w @ torch.tensor([0.0, 10.0])  # 11 and 20
+        loss, s = capped(task, push, model, cap)
+        loss.backward()
+        assert s == pytest.approx(scale)
+        assert loss.item() == pytest.approx(11.0 + scale * 20.0)
+        assert model.w.grad.tolist() == pytest.approx(grad)
+
+
 def test_a_violated_length_constraint_pushes_towards_shorter_samples(tiny_model, tokenizer):
     """The score-function term rewards the shorter samples of each prompt (a bound of 1 token is violated)."""
     import copy
