@@ -131,11 +131,11 @@ class L3M:
 def capped(task: torch.Tensor, push: torch.Tensor, model, cap: float | None) -> tuple[torch.Tensor, float]:
     """(task + s·push with its gradient, s): s = min(1, cap·‖∇task‖ / ‖∇push‖), 1 when cap is None.
 
-    Why: the score-function estimate of a constraint's gradient is mostly sampling noise (default profile, 32
-    samples: norm ~40 at multiplier 1 against the task's ~10), and the loop clips each step to max_grad_norm, so
-    a violated constraint at multiplier 1/μ took nearly all of each step from the task until it was met, and the
-    lengths overshot their bounds (docs/methods.md, L3M). Both gradients are taken here, so the returned loss
-    carries the combined one by a linear surrogate Σ_p ⟨p, g_p⟩ (its backward costs no second pass)."""
+    Why: the score-function estimate of a constraint's gradient is large (default profile, 32 samples: norm ~40
+    at multiplier 1 against the task's ~10) and the loop clips each step to max_grad_norm, so a violated
+    constraint at multiplier 1/μ took nearly all of each step from the task until it was met, and L3M's task
+    loss trailed sft's (docs/methods.md, L3M). Both gradients are taken here; the returned loss carries their
+    combination through a linear surrogate Σ_p ⟨p, g_p⟩, so the loop's backward is not a second pass."""
     if cap is None:
         return task + push, 1.0
     params = [p for p in model.parameters() if p.requires_grad]
