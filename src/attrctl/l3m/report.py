@@ -101,17 +101,22 @@ def lengths_plot(cfg: Config, annotations: dict[str, list[dict]], path: Path) ->
 
 
 def multipliers_plot(histories: dict[str, list[dict]], path: Path) -> None:
-    """Each constraint's multiplier estimate B′(ĉ_j) and its value ĉ_j over training, per L3M model."""
+    """Each constraint's multiplier estimate B′(ĉ_j) and its value ĉ_j over training, per L3M model, and the scale
+    `l3m.gradient_cap` put on the constraints' gradient (below 1: the cap bound)."""
     from attrctl.plots import plt, save
 
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 6), sharex=True)
+    fig, (top, middle, bottom) = plt.subplots(3, 1, figsize=(7, 8), sharex=True)
     for model, history in sorted(histories.items()):
+        steps = [h["step"] for h in history]
         for key in sorted({k.removesuffix("_multiplier") for h in history for k in h if k.endswith("_multiplier")}):
-            steps = [h["step"] for h in history]
             top.plot(steps, [h[f"{key}_multiplier"] for h in history], label=f"{model}: {key}")
             bottom.plot(steps, [h[f"{key}_c_hat"] for h in history], label=f"{model}: {key}")
+        if all("constraint_scale" in h for h in history):
+            middle.plot(steps, [h["constraint_scale"] for h in history], label=model)
     top.set_yscale("log")
     top.set_ylabel("multiplier B′(ĉ)")
+    middle.set_yscale("log")
+    middle.set_ylabel("constraints' gradient scale")
     bottom.axhline(0, color="black", linewidth=1)
     bottom.set_ylabel("ĉ (≤ 0: constraint met)")
     bottom.set_xlabel("step")
