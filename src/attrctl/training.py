@@ -152,8 +152,13 @@ def fit(
             scheduler.step()
             optimizer.zero_grad()
             # the norm before clipping: how often and by how much the clip binds (L3M's terms, docs/methods.md)
-            logs.update(grad_norm=float(norm), step=step + 1, epoch=epoch, lr=scheduler.get_last_lr()[0])
-            logs["seconds"] = time.perf_counter() - clock
+            logs.update(
+                grad_norm=float(norm),
+                step=step + 1,
+                epoch=epoch,
+                lr=scheduler.get_last_lr()[0],
+                seconds=time.perf_counter() - clock,
+            )
             history.append(logs)
             if job.on_step is not None:
                 job.on_step(logs)

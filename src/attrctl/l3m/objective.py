@@ -139,13 +139,9 @@ def capped(task: torch.Tensor, push: torch.Tensor, model, cap: float | None) -> 
     if cap is None:
         return task + push, 1.0
     params = [p for p in model.parameters() if p.requires_grad]
-    grads = [torch.autograd.grad(term, params, allow_unused=True) for term in (task, push)]
-    norm_task, norm_push = (float(torch.sqrt(sum((g.float() ** 2).sum() for g in gs if g is not None))) for gs in grads)
+    grads = [torch.autograd.grad(term, params, materialize_grads=True) for term in (task, push)]
+    norm_task, norm_push = (float(torch.nn.utils.get_total_norm(gs)) for gs in grads)
     scale = min(1.0, cap * norm_task / norm_push) if norm_push > 0 else 1.0
-    surrogate = sum(
-        (p * ((0 if gt is None else gt) + scale * (0 if gp is None else gp))).sum()
-        for p, gt, gp in zip(params, *grads, strict=True)
-        if gt is not None or gp is not None
-    )
+    surrogate = sum((p * (gt + scale * gp)).sum() for p, gt, gp in zip(params, *grads, strict=True))
     value = task.detach() + scale * push.detach()
     return surrogate - surrogate.detach() + value, scale
