@@ -16,7 +16,7 @@ import copy
 import torch
 from common import parser, prompts, setup, timed
 
-from attrctl.config import NadoConfig
+from attrctl.nado.method import NadoConfig
 from attrctl.nado import model, train
 from attrctl.nado.loss import nado_loss
 

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from attrctl.config import DenoiserConfig, SampleConfig
+from attrctl.config import SampleConfig
+from attrctl.dglm.method import DenoiserConfig
 from attrctl.dglm import decoder as dec
 from attrctl.dglm import diffusion
 from attrctl.dglm.guidance import Guide, fit, sentiment_labels

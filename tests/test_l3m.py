@@ -50,7 +50,7 @@ def test_a_satisfied_constraint_leaves_sft(tiny_model, tokenizer):
     import torch
 
     from attrctl.batch import collate
-    from attrctl.config import Constraint, L3MConfig
+    from attrctl.l3m.method import Constraint, L3MConfig
     from attrctl.finetune.objectives import SFT
     from attrctl.l3m.objective import L3M
 
@@ -100,7 +100,7 @@ def test_a_violated_length_constraint_pushes_towards_shorter_samples(tiny_model,
     import copy
 
     from attrctl.batch import collate
-    from attrctl.config import Constraint, L3MConfig
+    from attrctl.l3m.method import Constraint, L3MConfig
     from attrctl.l3m.objective import L3M
 
     batch = collate([{"prompt_ids": [5, 6, 7], "target_ids": [8, 9]}], tokenizer.pad_token_id)
@@ -122,7 +122,7 @@ def test_a_metric_bounded_on_both_sides_logs_each_bound(tiny_model, tokenizer):
     import copy
 
     from attrctl.batch import collate
-    from attrctl.config import Constraint, L3MConfig
+    from attrctl.l3m.method import Constraint, L3MConfig
     from attrctl.l3m.objective import L3M
 
     batch = collate([{"prompt_ids": [5, 6, 7], "target_ids": [8, 9]}], tokenizer.pad_token_id)
@@ -198,7 +198,7 @@ def test_the_multiplier_follows_a_running_estimate_of_the_constraint(tiny_model,
     import copy
 
     from attrctl.batch import collate
-    from attrctl.config import Constraint, L3MConfig
+    from attrctl.l3m.method import Constraint, L3MConfig
     from attrctl.l3m.objective import L3M
 
     batch = collate([{"prompt_ids": [5, 6, 7], "target_ids": [8, 9]}], tokenizer.pad_token_id)

@@ -10,7 +10,8 @@ import torch
 from conftest import randomise
 
 from attrctl.batch import collate
-from attrctl.config import NadoConfig, RuntimeConfig, TrainConfig
+from attrctl.config import RuntimeConfig, TrainConfig
+from attrctl.nado.method import NadoConfig
 from attrctl.finetune.objectives import SFT, NadoReg
 from attrctl.nado import decode, model, qstar, train
 from attrctl.nado.diagnostics import diagnostics

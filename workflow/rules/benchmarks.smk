@@ -5,18 +5,18 @@ rule classification_data:
     input:
         paths.VALIDATED,
         annotations=paths.annotations("base", "eval"),
-        code=code("classification_data"),
+        code=job_code("classification_data"),
     output:
         cls_items=paths.CLS_ITEMS,
     params:
-        tracked(config, "classification_data"),
+        job_params(config, "classification_data"),
     log:
         paths.log("classification_data"),
     benchmark:
         paths.benchmark("classification_data"),
     threads: THREADS
     shell:
-        STAGE.format("classification_data") + " --annotations {input.annotations} --out {output.cls_items}"
+        command("classification_data") + " --annotations {input.annotations} --out {output.cls_items}"
 
 
 rule benchmarks:
@@ -25,11 +25,11 @@ rule benchmarks:
         model=paths.model(),
         cls_items=paths.CLS_ITEMS,
         tasks=task_files(),
-        code=code("benchmarks"),
+        code=job_code("benchmarks"),
     output:
         metrics=paths.metrics("{model}", "lm_eval"),
     params:
-        tracked(config, "benchmarks"),
+        job_params(config, "benchmarks"),
         tasks=lambda wc, input: os.path.commonpath(input.tasks),
     log:
         paths.log("benchmarks", "{model}"),
@@ -39,4 +39,4 @@ rule benchmarks:
     resources:
         gpu=GPU,
     shell:
-        STAGE.format("benchmarks") + " --name {wildcards.model} --model {input.model} --tasks {params.tasks} --out {output.metrics}"
+        command("benchmarks") + " --name {wildcards.model} --model {input.model} --tasks {params.tasks} --out {output.metrics}"

@@ -1,37 +1,30 @@
-# Validate params before any job runs; the helpers every rule uses (paths from attrctl.pipeline.paths).
+# Validate params before any job runs; the helpers every rule uses (paths from attrctl.pipeline.paths, the rest
+# from attrctl.pipeline.rules and the method packages' method.py).
 import os
 
-from attrctl.config import DGLM_RUN, tracked
+from attrctl import methods
 from attrctl.pipeline import paths
 from attrctl.pipeline.rules import (
-    EXPERIMENTS,
-    code,
-    finetune_inputs,
+    commands,
     flag,
     gpu_per_job,
-    nado_inputs,
-    nado_names,
+    job_code,
+    job_params,
+    priority,
     prompt_inputs,
     prompt_source,
     prompts_of,
     report_inputs,
     report_outputs,
-    schedule_priority,
-    schedule_timings,
     task_files,
-    tnt_models,
     threads,
-    trained_models,
     validated,
 )
 
 # `snakemake --lint` asks for a conda environment or container per rule: every rule runs the same
 # environment, the project's virtualenv (Makefile, requirements.lock), so none is declared.
 config = validated(config)
-STAGE = "python -m attrctl.stages.{} --params params.yaml --log-file {{log}}"
-TRAIN_STAGE = config["runtime"]["launcher"] + " -m attrctl.stages.{} --params params.yaml --log-file {{log}}"
-MODELS = config["models"]
-ITERATIONS = config["nado_reg"]["iterations"]
+command = commands(config)
 THREADS = threads(config)
 GPU = gpu_per_job(config)
 
@@ -39,7 +32,7 @@ GPU = gpu_per_job(config)
 rule validate:
     input:
         prompts=prompt_inputs(config),
-        code=code("validate"),
+        code=job_code("validate"),
     output:
         paths.VALIDATED,
     params:
@@ -50,4 +43,4 @@ rule validate:
         paths.benchmark("validate"),
     threads: THREADS
     shell:
-        STAGE.format("validate") + " --prompts {params.source} --dvc-yaml dvc.yaml --out {output}"
+        command("validate") + " --prompts {params.source} --dvc-yaml dvc.yaml --out {output}"

@@ -4,30 +4,30 @@
 rule prepare_model:
     input:
         paths.VALIDATED,
-        code=code("prepare_model"),
+        code=job_code("prepare_model"),
     output:
         model=directory(paths.model("base")),
     params:
-        tracked(config, "prepare_model"),
+        job_params(config, "prepare_model"),
     log:
         paths.log("prepare_model"),
     benchmark:
         paths.benchmark("prepare_model"),
     threads: THREADS
     shell:
-        STAGE.format("prepare_model") + " --out {output.model}"
+        command("prepare_model") + " --out {output.model}"
 
 
 rule prepare_data:
     input:
         paths.VALIDATED,
         source=prompt_inputs(config),
-        code=code("prepare_data"),
+        code=job_code("prepare_data"),
     output:
         train=paths.prompts("train"),
         eval=paths.prompts("eval"),
     params:
-        tracked(config, "prepare_data"),
+        job_params(config, "prepare_data"),
         source=lambda wc, input: input.source or prompt_source(config),
     log:
         paths.log("prepare_data"),
@@ -35,7 +35,7 @@ rule prepare_data:
         paths.benchmark("prepare_data"),
     threads: THREADS
     shell:
-        STAGE.format("prepare_data") + " --source {params.source} --train {output.train} --eval {output.eval}"
+        command("prepare_data") + " --source {params.source} --train {output.train} --eval {output.eval}"
 
 
 rule train_oracle:
@@ -43,17 +43,17 @@ rule train_oracle:
         paths.VALIDATED,
         statements=paths.TOXIGEN_STATEMENTS,
         extra=paths.ORACLE_EXTRA,
-        code=code("train_oracle"),
+        code=job_code("train_oracle"),
     output:
         oracle=directory(paths.ORACLE),
         metrics=paths.metrics("oracle", "heldout"),
     params:
-        tracked(config, "train_oracle"),
+        job_params(config, "train_oracle"),
     log:
         paths.log("train_oracle"),
     benchmark:
         paths.benchmark("train_oracle"),
     threads: THREADS
     shell:
-        STAGE.format("train_oracle")
+        command("train_oracle")
         + " --statements {input.statements} --extra {input.extra} --out {output.oracle} --metrics {output.metrics}"

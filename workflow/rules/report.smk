@@ -2,7 +2,7 @@
 # (`snakemake --cores N nado` or `... tnt`: results/experiments/<name>/).
 
 REPORT = (
-    STAGE.format("report")
+    command("report")
     + " --toxicity {input.toxicity} --lm-eval {input.lm_eval} --annotations {input.annotations}"
     + " --nado {input.nado} --train {input.train} --timing {input.timing} --tnt {input.tnt} --task-ppl {input.task_ppl}"
     + " --oracle {input.oracle} --dglm {input.dglm} --tables {output.tables} --plots {output.plots} --readme {output.readme}"
@@ -14,7 +14,7 @@ rule report:
     input:
         paths.VALIDATED,
         **report_inputs(config),
-        code=code("report"),
+        code=job_code("report"),
     output:  # report(): `snakemake --report report.html` is a page of every table and plot
         tables=[report(t, category="Tables") for t in report_outputs()["tables"]],
         plots=[report(p, category="Plots") for p in report_outputs()["plots"]],
@@ -22,7 +22,7 @@ rule report:
         plot_data=[paths.plot_data(d) for d in paths.PLOT_DATA],
         summary=paths.SUMMARY,
     params:
-        tracked(config, "report"),
+        job_params(config, "report"),
     log:
         paths.log("report"),
     benchmark:
@@ -32,7 +32,7 @@ rule report:
         REPORT + " --summary {output.summary} --plot-data {output.plot_data}"
 
 
-for _experiment in EXPERIMENTS:
+for _experiment in methods.experiments():
 
     rule:
         name:
@@ -40,11 +40,11 @@ for _experiment in EXPERIMENTS:
         input:
             paths.VALIDATED,
             **report_inputs(config, _experiment),
-            code=code("report"),
+            code=job_code("report"),
         output:
             **report_outputs(_experiment),
         params:
-            tracked(config, "report"),
+            job_params(config, "report"),
             # bound here: `shell:` is evaluated when the job runs, when the loop has moved on to the last experiment
             experiment=_experiment,
         log:

@@ -6,14 +6,14 @@ rule sample:
         paths.VALIDATED,
         model=paths.model(),
         prompts=lambda wc: prompts_of(wc.split),
-        code=code("sample"),
+        code=job_code("sample"),
     output:
         samples=paths.samples(),
         timing=paths.metrics("{model}", "sample_{split}"),
     wildcard_constraints:
         split=r"(eval|train\d+)(_greedy)?",
     params:
-        tracked(config, "sample"),
+        job_params(config, "sample"),
     log:
         paths.log("sample", "{model}-{split}"),
     benchmark:
@@ -21,9 +21,9 @@ rule sample:
     threads: THREADS
     resources:
         gpu=GPU,
-    priority: schedule_priority
+    priority: priority
     shell:
-        STAGE.format("sample")
+        command("sample")
         + " --name {wildcards.model} --model {input.model} --prompts {input.prompts} --split {wildcards.split}"
         + " --out {output.samples} --timing {output.timing}"
 
@@ -33,19 +33,19 @@ rule annotate:
         paths.VALIDATED,
         samples=paths.samples(),
         oracle=paths.ORACLE,
-        code=code("annotate"),
+        code=job_code("annotate"),
     output:
         annotations=paths.annotations(),
     params:
-        tracked(config, "annotate"),
+        job_params(config, "annotate"),
     log:
         paths.log("annotate", "{model}-{split}"),
     benchmark:
         paths.benchmark("annotate", "{model}-{split}"),
     threads: THREADS
-    priority: schedule_priority
+    priority: priority
     shell:
-        STAGE.format("annotate")
+        command("annotate")
         + " --name {wildcards.model}/{wildcards.split} --samples {input.samples} --oracle {input.oracle}"
         + " --out {output.annotations}"
 
@@ -55,11 +55,11 @@ rule evaluate:
         paths.VALIDATED,
         annotations=paths.annotations("{model}", "eval"),
         reference=paths.model(config["evaluate"]["reference_model"]),
-        code=code("evaluate"),
+        code=job_code("evaluate"),
     output:
         metrics=paths.metrics("{model}", "toxicity"),
     params:
-        tracked(config, "evaluate"),
+        job_params(config, "evaluate"),
     log:
         paths.log("evaluate", "{model}"),
     benchmark:
@@ -68,6 +68,6 @@ rule evaluate:
     resources:
         gpu=GPU,
     shell:
-        STAGE.format("evaluate")
+        command("evaluate")
         + " --name {wildcards.model} --annotations {input.annotations} --reference {input.reference}"
         + " --out {output.metrics}"

@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from attrctl.config import DenoiserConfig
+from attrctl.dglm.method import DenoiserConfig
 
 LOGSNR_MAX = 15.0
 WEIGHTS = "diffusion.safetensors"

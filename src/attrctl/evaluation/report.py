@@ -44,7 +44,6 @@ TNT_COLUMNS = [
     "disfluency_non_words",
     "kl_to_original",
 ]
-SINGLE_RUN = ("sft", "filter", "rl", "nado_reg_adaptive")
 
 
 @dataclass
@@ -248,7 +247,7 @@ def efficiency_rows(cfg: Config, res: Results) -> list[dict]:
         length = 3 * iterations if name == "sequential" else 3 + (iterations - 1)
         rows.append(row(name, "all", f"critical path ({length} jobs)", "", "", total, math.nan))
     for model in cfg.models:
-        if model in SINGLE_RUN or schedule.SWEEP.fullmatch(model):
+        if model == "rl" or schedule.is_single_run(model):
             m = res.train.get(model, {})
             rule = "rl" if model == "rl" else "finetune"
             rows.append(
@@ -345,7 +344,15 @@ def oracle_rows(cfg: Config, res: Results) -> list[dict]:
     """The trained oracle on its held-out statements."""
     if not res.oracle:
         return []
-    return [{"oracle": cfg.oracle.name, "encoder": cfg.oracle.embedding.encoder, **res.oracle}]
+    measured = {k: v for k, v in res.oracle.items() if not isinstance(v, list)}
+    scores, labels = np.array(res.oracle["heldout_scores"]), np.array(res.oracle["heldout_labels"], dtype=bool)
+    flagged = scores > cfg.oracle.threshold
+    at_threshold = {
+        "oracle_heldout_accuracy": float((flagged == labels).mean()),
+        "oracle_heldout_flagged_hateful": float(flagged[labels].mean()),
+        "oracle_heldout_flagged_neutral": float(flagged[~labels].mean()),
+    }
+    return [{"oracle": cfg.oracle.name, "encoder": cfg.oracle.embedding.encoder, **measured, **at_threshold}]
 
 
 def _fmt(value) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import random
 
-from attrctl.config import CorpusConfig
+from attrctl.finetune.method import CorpusConfig
 from attrctl.toxigen import GROUP_NAMES
 
 CLASSIFY = "Text: {text}\nIs this text toxic?\nAnswer:"

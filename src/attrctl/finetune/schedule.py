@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from attrctl.config import TrainConfig
+from attrctl.sections import TrainConfig
 
 SCHEDULES = ("sequential", "parallel")
 PREFIX = {"sequential": "nado_reg", "parallel": "nado_reg_parallel"}
@@ -87,6 +87,11 @@ SWEEP = re.compile(r"nado_reg_l(\d+(?:p\d+)?)")
 def sweep_name(kl_weight: float) -> str:
     """`nado_reg_l<λ>`, λ spelled for file and stage names (0.5 -> 0p5)."""
     return "nado_reg_l" + f"{kl_weight:g}".replace(".", "p")
+
+
+def is_single_run(name: str) -> bool:
+    """A model of one run from the base model (sft, filter, the adaptive variant, the λ sweep)."""
+    return name in ("sft", "filter", "nado_reg_adaptive") or bool(SWEEP.fullmatch(name))
 
 
 def is_intermediate(name: str) -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from attrctl.config import Constraint
+from attrctl.l3m.method import Constraint
 
 if TYPE_CHECKING:
     import torch

@@ -3,8 +3,9 @@
 - :class:`NadoLogitsProcessor` turns the base model's next-token logits into q (q* with its NADO factor raised to
   the strength γ, `nado.decode_strength`) during generation; it works with `model.generate` and attrctl's sampler.
 - :class:`GuidedLM` scores whole sequences under the same q (for lm-eval), where no generation loop exists.
-- A guided "model directory" holds only `guided.json` (base model path, NADO path and its weights' hash, δ, γ),
-  so the stages treat `nado_decode` like any other model under results/models/.
+- A guided "model directory" holds only `guided.json` (this module, base model path, NADO path and its weights'
+  hash, δ, γ), so the stages treat `nado_decode` like any other model under results/models/
+  (attrctl.models.load_for_sampling and load_for_scoring call this module's loaders).
 """
 
 from __future__ import annotations
@@ -22,22 +23,13 @@ from attrctl.nado.model import WEIGHTS, NadoModel, base_features
 from attrctl.nado.model import load as load_nado
 from attrctl.nado.qstar import guided_log_probs, success_rate
 
-GUIDED = "guided.json"
-
-
 def write_guided_dir(path: Path, base_dir: Path, nado_dir: Path, delta: float, strength: float) -> None:
+    from attrctl.models import GUIDED
+
     digest = hashlib.sha256((nado_dir / WEIGHTS).read_bytes()).hexdigest()
-    spec = {"base": str(base_dir), "nado": str(nado_dir), "nado_sha256": digest, "delta": delta, "strength": strength}
+    spec = {"module": __name__, "base": str(base_dir), "nado": str(nado_dir), "nado_sha256": digest}
     path.mkdir(parents=True, exist_ok=True)
-    (path / GUIDED).write_text(json.dumps(spec, indent=2) + "\n")
-
-
-def is_guided(path: str | Path) -> bool:
-    return (Path(path) / GUIDED).is_file()
-
-
-def read_guided(path: str | Path) -> dict:
-    return json.loads((Path(path) / GUIDED).read_text())
+    (path / GUIDED).write_text(json.dumps(spec | {"delta": delta, "strength": strength}, indent=2) + "\n")
 
 
 def _final_norm(model) -> nn.Module:
@@ -112,25 +104,19 @@ class GuidedLM(nn.Module):
         return CausalLMOutput(logits=guided_log_probs(base_logp, r, r_prefix, self.delta, self.strength))
 
 
-def load_for_sampling(path: str | Path, device, dtype):
-    """(model, tokenizer, logits processor or None) for any model directory, guided ones included."""
+def load_for_sampling(spec: dict, device, dtype):
+    """(base model, tokenizer, logits processor) of a guided directory's spec."""
     from attrctl import models
 
-    if not is_guided(path):
-        return (*models.load(path, device, dtype), None)
-    spec = read_guided(path)
     base, tokenizer = models.load(spec["base"], device, dtype)
     nado_model = load_nado(spec["nado"], base)
     processor = NadoLogitsProcessor(base, nado_model, spec["delta"], spec["strength"], tokenizer.pad_token_id)
     return base, tokenizer, processor
 
 
-def load_for_scoring(path: str | Path, device, dtype):
-    """(model, tokenizer) whose forward gives the model's own log-probabilities (q* for guided models)."""
+def load_for_scoring(spec: dict, device, dtype):
+    """(model, tokenizer) of a guided directory's spec whose forward gives log q."""
     from attrctl import models
 
-    if not is_guided(path):
-        return models.load(path, device, dtype)
-    spec = read_guided(path)
     base, tokenizer = models.load(spec["base"], device, dtype)
     return GuidedLM(base, load_nado(spec["nado"], base), spec["delta"], spec["strength"]), tokenizer

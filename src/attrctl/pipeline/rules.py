@@ -9,14 +9,18 @@ import ast
 import functools
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import attrctl
-from attrctl.config import DGLM_RUN, ConfigError, load, parse
-from attrctl.finetune import schedule
+from attrctl import methods
+from attrctl.config import ConfigError, load, parse, tracked
+from attrctl.methods import Job
 from attrctl.pipeline import paths
-from attrctl.tnt.data import model_names as tnt_model_names
+
+REPORT_OPTIONS = ("toxicity", "lm_eval", "annotations", "nado", "train", "timing", "tnt", "oracle", "task_ppl", "dglm")
+"""The report stage's input options (`--<option>`), each a list of files, possibly empty."""
 
 PACKAGE = Path(attrctl.__file__).parent
 REPO = PACKAGE.parent.parent
@@ -39,12 +43,29 @@ def threads(config: dict[str, Any]) -> int:
     return max(1, config["runtime"]["threads"])
 
 
+def commands(config: dict[str, Any]) -> Callable[[str], str]:
+    """The shell command of a stage's jobs: training stages (Stage.training) start with `runtime.launcher`, the
+    others with python."""
+
+    def command(stage: str) -> str:
+        launcher = config["runtime"]["launcher"] if methods.stage(stage).training else "python"
+        return f"{launcher} -m attrctl.stages.{stage} --params params.yaml --log-file {{log}}"
+
+    return command
+
+
 def gpu_per_job(config: dict[str, Any]) -> int:
     """1 where jobs run on a GPU (so `--resources gpu=N` caps how many share it), 0 on a CPU machine (so the GPU
     limit of the default profile does not serialise CPU jobs). Detected without importing torch."""
     device = config["runtime"]["device"]
     visible = Path("/proc/driver/nvidia/version").exists() and os.environ.get("CUDA_VISIBLE_DEVICES", "0") != ""
     return int(device == "cuda" or (device == "auto" and visible))
+
+
+# Modules that describe the DAG or the config rather than compute: attrctl.pipeline (as the Snakefile), the
+# config schema and the method declarations. Params reach a job through params.yaml, which DVC tracks key by key
+# (Stage.params), so a changed default or validator re-runs nothing it cannot change.
+DESCRIPTIVE = re.compile(r"attrctl\.(pipeline(\..+)?|config|methods|sections|\w+\.method)")
 
 
 @functools.cache  # every rule walks the same modules: parse each file once per process, not once per rule
@@ -71,34 +92,33 @@ def _module_file(module: str) -> Path | None:
     return None
 
 
-def code_units(stage: str) -> list[str]:
-    """What a stage's code is, for DVC: its own CLI, the core modules it imports, and every method sub-package
-    it imports from, as a directory (so that editing TNT re-runs the stages that import TNT, and no others).
-    Repo-relative."""
-    todo, seen, units = [f"attrctl.stages.{stage}"], set(), set()
+def code(stage: str, job: Job | None = None) -> list[str]:
+    """The code one job of `stage` runs: the stage's CLI and every attrctl module it imports, transitively (at
+    the top or inside functions), plus the modules its method loads by name for this job (a decoding-time
+    model's loader). Files, repo-relative: editing a module re-runs exactly the jobs that import it."""
+    todo = [f"attrctl.stages.{stage}", *methods.stage(stage).modules(job)]
+    seen, files = set(), set()
     while todo:
         module = todo.pop()
-        # attrctl.pipeline describes the DAG, as the Snakefile does: a change to it changes which jobs exist and
-        # with which paths, which both tools see, not what a stage computes
-        if module in seen or module.startswith("attrctl.pipeline"):
+        if module in seen or DESCRIPTIVE.fullmatch(module):
             continue
         seen.add(module)
         path = _module_file(module)
         if path is None:
             continue
         todo += sorted(_imports(path) - seen)
-        in_package = path.parent != PACKAGE and path.parent.name != "stages"
-        units.add(str((path.parent if in_package else path).relative_to(REPO)))
-    return sorted(units)
+        files.add(str(path.relative_to(REPO)))
+    return sorted(files)
 
 
-def code(stage: str) -> list[str]:
-    """The same code as Snakemake inputs: files, since Snakemake sees a directory's own time stamp only."""
-    out = []
-    for unit in code_units(stage):
-        path = REPO / unit
-        out += [unit] if path.is_file() else sorted(str(f.relative_to(REPO)) for f in path.glob("*.py"))
-    return out
+def job_code(stage: str) -> Callable[[Any], list[str]]:
+    """`code` as a Snakemake input function of the job's wildcards."""
+    return lambda wildcards: code(stage, dict(wildcards.items()))
+
+
+def job_params(config: dict[str, Any], stage: str) -> Callable[[Any], dict[str, Any]]:
+    """The tracked params of one job of `stage`, as a Snakemake params function of its wildcards."""
+    return lambda wildcards: tracked(config, stage, dict(wildcards.items()))
 
 
 def task_files() -> list[str]:
@@ -123,133 +143,36 @@ def prompts_of(split: str) -> str:
     return paths.prompts("eval" if split.removesuffix("_greedy") == "eval" else "train")
 
 
-def nado_inputs(schedule_name: str, k: int, iterations: int) -> dict[str, str]:
-    """NADO_k trains on labelled samples of p_{k-1} (or, parallel, of the previous iteration), is measured on fresh
-    eval samples of the same model, reads that model's hidden states and warm-starts from NADO_{k-1}."""
-    model, split = schedule.nado_data(schedule_name, k, iterations)
-    warm = schedule.nado_warm_start(schedule_name, k)
-    inputs = {
-        "model": paths.model(model),
-        "train": paths.annotations(model, split),
-        "heldout": paths.annotations(model, "eval"),
-    }
-    return inputs | ({"warm": paths.nado(warm)} if warm else {})
-
-
-def finetune_inputs(name: str, iterations: int) -> dict[str, str]:
-    """The corpus, the start model (the teacher of q*), the NADO of q*, and held-out base samples (KL diagnostics)."""
-    plan = schedule.finetune_plan(name, iterations)
-    inputs = {"data": paths.CORPUS, "init": paths.model(plan.init), "heldout": paths.annotations("base", "eval")}
-    return inputs | ({"guide": paths.nado(plan.guide)} if plan.guide else {})
-
-
 def flag(inputs: dict[str, str], key: str, option: str) -> str:
     """`--option path` when an optional input is present, else nothing."""
     return f"{option} {inputs[key]}" if key in inputs else ""
 
 
-def nado_names(config: dict[str, Any]) -> list[str]:
-    return schedule.nado_names(config["models"], config["nado_reg"]["iterations"])
-
-
-def trained_models(config: dict[str, Any]) -> list[str]:
-    """Every model the finetune stage makes for the configured models (schedule iterations included)."""
-    iterations = config["nado_reg"]["iterations"]
-    single = [m for m in config["models"] if m in ("sft", "filter", "nado_reg_adaptive") or schedule.SWEEP.fullmatch(m)]
-    return single + schedule.schedule_models(config["models"], iterations)
-
-
-def tnt_models(config: dict[str, Any]) -> list[str]:
-    """The TNT models of the TNT table and trade-off plot (all losses at the tables' α and at the sweep's)."""
-    if not any(m.startswith("tnt_") for m in config["models"]):
-        return []
-    return tnt_model_names(config["tnt"]["losses"], config["tnt"]["sweep"])
-
-
-def schedule_timings(config: dict[str, Any]) -> list[str]:
-    """Timing files of the samples every iteration of the configured schedules draws."""
-    iterations = config["nado_reg"]["iterations"]
-    found = set()
-    for name in schedule.SCHEDULES:
-        if schedule.PREFIX[name] in config["models"]:
-            for k in range(1, iterations + 1):
-                model, split = schedule.sample_source(name, k, iterations)
-                found.add(paths.metrics(model, f"sample_{split}"))
-    return sorted(found)
-
-
-def l3m_models(config: dict[str, Any]) -> list[str]:
-    """The L3M experiment's models: base, sft, and l3m_<name> and mm_<name> for every constraint set."""
-    names = sorted(config["l3m"]["constraints"])
-    return ["base", "sft", *(f"l3m_{n}" for n in names), *(f"mm_{n}" for n in names)]
-
-
-def dglm_models(config: dict[str, Any]) -> list[str]:
-    """The DGLM experiment's models: base, nado_decode (the other decoding-time method) and every DGLM run."""
-    return ["base", "nado_decode", *config["dglm"]["runs"]]
-
-
-def latency_inputs(models: list[str]) -> list[str]:
-    """Eval sampling times of the decoding-time methods, when DGLM runs are among `models` (the DGLM table's
-    latency per continuation)."""
-    if not any(DGLM_RUN.fullmatch(m) for m in models):
-        return []
-    return [paths.metrics(m, "sample_eval") for m in models if m in ("base", "nado_decode") or DGLM_RUN.fullmatch(m)]
-
-
-EXPERIMENTS = {  # one paper each: its models, tables and plots
-    "nado": {
-        "models": lambda config: [m for m in config["models"] if not m.startswith(("tnt_", "l3m_", "mm_", "dglm"))],
-        "tables": ("detox", "paired", "toxicity", "classification", "nado", "oracle", "efficiency"),
-        "plots": ("tradeoff", "lambda_sweep", "toxicity_hist", "nado_reg_kl"),
-    },
-    "tnt": {
-        "models": lambda config: [m for m in config["models"] if m == "base" or m.startswith("tnt_")],
-        "tables": ("detox", "paired", "toxicity", "oracle", "tnt"),
-        "plots": ("tradeoff", "toxicity_hist", "tnt_tradeoff"),
-    },
-    "l3m": {
-        "models": l3m_models,
-        "tables": ("l3m", "detox", "paired", "toxicity"),
-        "plots": ("l3m_lengths", "l3m_multipliers", "tradeoff"),
-    },
-    "dglm": {
-        "models": dglm_models,
-        "tables": ("dglm", "paired", "toxicity"),
-        "plots": ("dglm_guidance", "toxicity_hist"),
-        "benchmarks": False,  # DGLM has no likelihood of a given text to run lm-eval on
-    },
-}
-
-
 def report_inputs(config: dict[str, Any], experiment: str | None = None) -> dict[str, list[str]]:
-    """What the report reads: every configured model's metrics, or one experiment's."""
-    models = config["models"] if experiment is None else EXPERIMENTS[experiment]["models"](config)
+    """What the report reads: every configured model's metrics, or one experiment's; each method adds what its
+    tables read (its `report_inputs`)."""
+    models = config["models"] if experiment is None else methods.experiment_models(experiment, config)
     sub = {**config, "models": models}
-    tnt = tnt_models(sub)
-    benchmarked = experiment is None or EXPERIMENTS[experiment].get("benchmarks", True)
-    dglm = any(DGLM_RUN.fullmatch(m) for m in models)
-    return {
+    benchmarked = experiment is None or methods.experiments()[experiment].benchmarks
+    inputs = {
         "toxicity": [paths.metrics(m, "toxicity") for m in models],
-        "lm_eval": [paths.metrics(m, "lm_eval") for m in models if benchmarked and not DGLM_RUN.fullmatch(m)],
+        "lm_eval": [paths.metrics(m, "lm_eval") for m in models if benchmarked and methods.owner(m).benchmarked],
         "annotations": [paths.annotations(m, "eval") for m in models],
-        "nado": [paths.metrics("nado", n) for n in nado_names(sub)],
-        "train": [
-            paths.metrics(m, "train")
-            for m in trained_models(sub) + tnt + [m for m in models if m == "rl" or m.startswith(("l3m_", "mm_"))]
-        ],
-        "timing": schedule_timings(sub) + latency_inputs(models),
-        "tnt": [paths.metrics(m, "tnt") for m in (["base", *tnt] if tnt else [])],
         "oracle": [paths.metrics("oracle", "heldout")],
-        "task_ppl": [paths.metrics(m, "task_ppl") for m in models if m in l3m_models(config)],
-        "dglm": [paths.metrics(paths.DGLM_METRICS, part) for part in ("classifiers", "decoder")] if dglm else [],
     }
+    for option in REPORT_OPTIONS:
+        inputs.setdefault(option, [])
+    for method in methods.registered():
+        for option, files in (method.report_inputs(sub) if method.report_inputs else {}).items():
+            inputs[option] = list(dict.fromkeys(inputs[option] + files))
+    return inputs
 
 
 def report_outputs(experiment: str | None = None) -> dict[str, list[str] | str]:
     """Tables, plots and README of the whole report (results/) or of one experiment (results/experiments/<e>/)."""
-    tables = paths.TABLES if experiment is None else EXPERIMENTS[experiment]["tables"]
-    plots = paths.PLOTS if experiment is None else EXPERIMENTS[experiment]["plots"]
+    exp = None if experiment is None else methods.experiments()[experiment]
+    tables = methods.tables() if exp is None else exp.tables
+    plots = methods.plots() if exp is None else exp.plots
     root = paths.RESULTS if experiment is None else paths.experiment(experiment)
     return {
         "tables": [paths.table(t, ext, root) for t in tables for ext in ("md", "csv")],
@@ -258,13 +181,7 @@ def report_outputs(experiment: str | None = None) -> dict[str, list[str] | str]:
     }
 
 
-def schedule_priority(wildcards: Any) -> int:
-    """Snakemake priority: the sequential NADO schedule (train-split sampling and annotation, NADO_k, the
-    nado_reg_i<k> fine-tunes) is the DAG's longest chain, so its jobs go first (20); the other NADO-regularised
-    jobs (the parallel schedule, the adaptive variant, the λ sweep) next (10); the independent jobs (baselines,
-    TNT, evaluation) fill the other cores alongside them instead of after them."""
-    values = dict(wildcards.items())
-    model, split = values.get("model", ""), values.get("split", "")
-    if split.startswith("train") or values.get("schedule") == "sequential" or re.fullmatch(r"nado_reg(_i\d+)?", model):
-        return 20
-    return 10 if "schedule" in values or model.startswith("nado_reg") else 0
+def priority(wildcards: Any) -> int:
+    """Snakemake priority of a job: the highest any method gives it (e.g. the longest chain of a schedule)."""
+    job = dict(wildcards.items())
+    return max((m.priority(job) for m in methods.registered() if m.priority), default=0)

@@ -17,15 +17,14 @@ from attrctl.stages import cli
 
 def main(argv: list[str] | None = None) -> None:
     args, cfg = cli.start(cli.parser(__doc__, __spec__), argv)
-    from attrctl import runtime
+    from attrctl import models, runtime
     from attrctl.evaluation import benchmarks
     from attrctl.io import write_json
-    from attrctl.nado.decode import load_for_scoring
     from attrctl.tracking import stage_run
 
     with stage_run(cfg, args.params, "benchmarks", args.name, model=args.name) as run:
         precision = runtime.setup_torch(cfg.runtime, cfg.seed)
-        model, tokenizer = load_for_scoring(args.model, precision.device, precision.frozen)
+        model, tokenizer = models.load_for_scoring(args.model, precision.device, precision.frozen)
         start = time.perf_counter()
         metrics = benchmarks.run(model, tokenizer, cfg.benchmarks, cfg.seed, args.tasks)
         metrics["benchmarks_seconds"] = time.perf_counter() - start

@@ -8,6 +8,7 @@ import signal
 import sys
 from pathlib import Path
 
+from attrctl import methods
 from attrctl.config import Config, ConfigError, load
 from attrctl.runtime import is_main_process, prepare_env
 
@@ -20,13 +21,14 @@ TRAINING = [
 _OPTION = re.compile(r"(\[)?--([\w-]+) (NAME|PATH|PATHS)\]?\s+(\S.*)")
 
 
-def parser(doc: str | None, spec, training: bool = False) -> argparse.ArgumentParser:
+def parser(doc: str | None, spec) -> argparse.ArgumentParser:
     """The stage's parser, built from its docstring: the first paragraph is the description, the `Options:`
     block (up to a blank line) declares the options (the usage text is the one place they are written), the rest
     is the epilog.
 
     One option per line: `--flag PATH  help` is a required path, `[--flag PATH]` an optional one, `--flag PATHS`
-    one or more paths, `--flag NAME` a required string. A training stage (`training`) also takes TRAINING."""
+    one or more paths, `--flag NAME` a required string. A training stage (its method's `Stage.training`) also
+    takes TRAINING."""
     first, _, rest = (doc or "").strip().partition("\n\n")
     rest, _, options = rest.partition("Options:\n")
     options, _, after = options.partition("\n\n")  # the block ends at a blank line
@@ -39,6 +41,7 @@ def parser(doc: str | None, spec, training: bool = False) -> argparse.ArgumentPa
     )
     p.add_argument("--params", type=Path, default=Path("params.yaml"), help="params file (default: params.yaml)")
     p.add_argument("--log-file", type=Path, help="also write everything the stage prints to this file")
+    training = spec is not None and methods.stage(spec.name.rsplit(".", 1)[-1]).training
     for line in options.strip().splitlines() + (TRAINING if training else []):
         match = _OPTION.fullmatch(line.strip())
         if match is None:
@@ -89,54 +92,3 @@ def start(p: argparse.ArgumentParser, argv: list[str] | None) -> tuple[argparse.
         fail(str(err))
     prepare_env(cfg.runtime)
     return args, cfg
-
-
-def job(run, args, cfg, data: Path, precision, **extra: str):
-    """The training job of a stage: checkpoints in `args.checkpoints`, resumed only under the same tracked params
-    of the stage (plus `extra`), model name and training data; every step logged live to the MLflow `run`."""
-    from attrctl import training
-    from attrctl.config import tracked
-
-    fingerprint = training.fingerprint({**tracked(cfg, run.stage), **extra}, args.name, data)
-    return training.Job(args.checkpoints, fingerprint, f"{run.stage} {args.name}", precision, run.log_step)
-
-
-def fit_policy(run, args, cfg, policy, tokenizer, objective, examples, train_cfg, precision) -> list[dict]:
-    """Train a policy on corpus-style examples (those of `args.data`) with `objective` in the shared loop;
-    returns the per-step history."""
-    from attrctl import training
-    from attrctl.batch import collate
-
-    pad, training_job = tokenizer.pad_token_id, job(run, args, cfg, args.data, precision)
-    return training.fit(policy, objective, examples, lambda b: collate(b, pad), train_cfg, cfg.seed, training_job)
-
-
-def save_component(run, args, write, history, examples, epochs: int, extra=None) -> dict:
-    """Write a trained part into `args.out` with `write(directory)`, and its metrics (with the per-step history)
-    into `args.metrics`; log both; returns the metrics."""
-    from attrctl import training
-    from attrctl.io import atomic_path, write_json
-
-    with atomic_path(args.out, directory=True) as tmp:
-        write(tmp)
-    metrics = {**training.summary(history, examples, epochs), **(extra or {})}
-    write_json(args.metrics, {**metrics, "history": history})
-    run.log_metrics(metrics)
-    run.log_model(args.out, args.name)
-    return metrics
-
-
-def save_trained(run, args, model, tokenizer, history, examples, epochs: int, dtype=None, extra=None) -> dict:
-    """Write a trained model (safetensors and tokenizer) and its metrics, and log both; returns the metrics."""
-    from attrctl import models
-
-    write = lambda tmp: models.save(model, tokenizer, tmp, dtype)  # noqa: E731
-    return save_component(run, args, write, history, examples, epochs, extra)
-
-
-def finished(args, metrics: dict) -> None:
-    """The checkpoints go once the outputs are safely written; the numbers are printed."""
-    import shutil
-
-    shutil.rmtree(args.checkpoints, ignore_errors=True)
-    print("  ".join(f"{k}={v:.4g}" for k, v in metrics.items() if isinstance(v, int | float)))

@@ -14,8 +14,8 @@ from attrctl.stages import cli
 
 
 def main(argv: list[str] | None = None) -> None:
-    args, cfg = cli.start(cli.parser(__doc__, __spec__, training=True), argv)
-    from attrctl import models, runtime, training
+    args, cfg = cli.start(cli.parser(__doc__, __spec__), argv)
+    from attrctl import models, runtime, train_stage, training
     from attrctl.dglm import data, generate
     from attrctl.dglm import decoder as dec
     from attrctl.dglm.keywords import Keywords
@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> None:
         m = cfg.dglm.soft_tokens
         keywords = Keywords.fit(examples, m) if cfg.dglm.keywords else None
         decoder = dec.build(lm, arrays["latent"].shape[1], m, cfg.dglm.lora_rank, keywords)
-        job = cli.job(run, args, cfg, args.data / data.LATENTS, precision)
+        job = train_stage.job(run, args, cfg, args.data / data.LATENTS, precision)
         pad = tokenizer.pad_token_id
         loss = dec.DecoderLoss(cfg.dglm.noise_train_min)
         history = training.fit(
@@ -48,8 +48,8 @@ def main(argv: list[str] | None = None) -> None:
         gain = dec.latent_gain(decoder, data.examples(rows, arrays, heldout=True), pad, cfg.seed)
         gain |= generate.follow(decoder, tokenizer, Encoder(cfg.dglm.encoder), rows, arrays, cfg)
         write = lambda tmp: dec.save(decoder, tmp)  # noqa: E731
-        metrics = cli.save_component(run, args, write, history, examples, cfg.dglm.decoder_train.epochs, gain)
-    cli.finished(args, metrics)
+        metrics = train_stage.save_component(run, args, write, history, examples, cfg.dglm.decoder_train.epochs, gain)
+    train_stage.finished(args, metrics)
 
 
 if __name__ == "__main__":

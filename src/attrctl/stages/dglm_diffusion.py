@@ -13,8 +13,8 @@ from attrctl.stages import cli
 
 
 def main(argv: list[str] | None = None) -> None:
-    args, cfg = cli.start(cli.parser(__doc__, __spec__, training=True), argv)
-    from attrctl import runtime, training
+    args, cfg = cli.start(cli.parser(__doc__, __spec__), argv)
+    from attrctl import runtime, train_stage, training
     from attrctl.dglm import data, diffusion
     from attrctl.tracking import stage_run
 
@@ -23,15 +23,15 @@ def main(argv: list[str] | None = None) -> None:
         rows, arrays = data.load(args.data)
         examples = data.examples(rows, arrays)
         model = diffusion.Denoiser(arrays["latent"].shape[1], arrays["cond"].shape[1], cfg.dglm.denoiser)
-        job = cli.job(run, args, cfg, args.data / data.LATENTS, precision)
+        job = train_stage.job(run, args, cfg, args.data / data.LATENTS, precision)
         loss = diffusion.DiffusionLoss(cfg.dglm.cond_dropout)
         history = training.fit(model, loss, examples, diffusion.collate, cfg.dglm.diffusion_train, cfg.seed, job)
         if not runtime.is_main_process():
             return
-        metrics = cli.save_component(
+        metrics = train_stage.save_component(
             run, args, lambda tmp: diffusion.save(model, tmp), history, examples, cfg.dglm.diffusion_train.epochs
         )
-    cli.finished(args, metrics)
+    train_stage.finished(args, metrics)
 
 
 if __name__ == "__main__":

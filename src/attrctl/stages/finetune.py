@@ -19,10 +19,10 @@ from attrctl.stages import cli
 
 
 def main(argv: list[str] | None = None) -> None:
-    args, cfg = cli.start(cli.parser(__doc__, __spec__, training=True), argv)
+    args, cfg = cli.start(cli.parser(__doc__, __spec__), argv)
     import torch
 
-    from attrctl import models, runtime
+    from attrctl import models, runtime, train_stage
     from attrctl.finetune import corpus, schedule, setup
     from attrctl.io import read_jsonl
     from attrctl.tracking import stage_run
@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> None:
         if plan.filtered:
             examples = corpus.unflagged(examples)
         train_cfg = plan.train(cfg.finetune.train)
-        history = cli.fit_policy(run, args, cfg, policy, tokenizer, objective, examples, train_cfg, precision)
+        history = train_stage.fit_policy(run, args, cfg, policy, tokenizer, objective, examples, train_cfg, precision)
         if not runtime.is_main_process():  # under a multi-process launcher only the first process writes
             return
         policy = setup.merged(policy)
@@ -51,10 +51,10 @@ def main(argv: list[str] | None = None) -> None:
             diagnostics["kl_to_qstar_before"] = setup.heldout_kl(teacher, teacher, guide, heldout, cfg.nado.delta, pad)
             diagnostics["kl_to_qstar_after"] = setup.heldout_kl(policy, teacher, guide, heldout, cfg.nado.delta, pad)
         dtype = None if schedule.is_intermediate(args.name) else torch.bfloat16  # evaluated only: half the bytes
-        metrics = cli.save_trained(
+        metrics = train_stage.save_trained(
             run, args, policy, tokenizer, history, examples, train_cfg.epochs, dtype, diagnostics
         )
-    cli.finished(args, metrics)
+    train_stage.finished(args, metrics)
 
 
 if __name__ == "__main__":

@@ -19,8 +19,8 @@ from attrctl.stages import cli
 
 
 def main(argv: list[str] | None = None) -> None:
-    args, cfg = cli.start(cli.parser(__doc__, __spec__, training=True), argv)
-    from attrctl import models, oracles, runtime, sampling
+    args, cfg = cli.start(cli.parser(__doc__, __spec__), argv)
+    from attrctl import models, oracles, runtime, sampling, train_stage
     from attrctl.finetune import schedule
     from attrctl.io import read_jsonl
     from attrctl.l3m.objective import L3M
@@ -47,11 +47,11 @@ def main(argv: list[str] | None = None) -> None:
             cfg.seed,
             fixed=cfg.l3m.mm_weights if kind == "mm" else None,
         )
-        history = cli.fit_policy(run, args, cfg, policy, tokenizer, objective, examples, train_cfg, precision)
+        history = train_stage.fit_policy(run, args, cfg, policy, tokenizer, objective, examples, train_cfg, precision)
         if not runtime.is_main_process():
             return
-        metrics = cli.save_trained(run, args, policy, tokenizer, history, examples, train_cfg.epochs)
-    cli.finished(args, metrics)
+        metrics = train_stage.save_trained(run, args, policy, tokenizer, history, examples, train_cfg.epochs)
+    train_stage.finished(args, metrics)
 
 
 if __name__ == "__main__":

@@ -40,11 +40,11 @@ def main(argv: list[str] | None = None) -> None:
     from attrctl.evaluation import report
     from attrctl.io import read_jsonl, read_metrics, write_json, write_text
     from attrctl.l3m import report as l3m_report
-    from attrctl.pipeline.rules import EXPERIMENTS
+    from attrctl import methods
     from attrctl.tracking import stage_run
 
     if args.experiment:
-        cfg = cfg.model_copy(update={"models": EXPERIMENTS[args.experiment]["models"](cfg.model_dump())})
+        cfg = cfg.model_copy(update={"models": methods.experiment_models(args.experiment, cfg.model_dump())})
     res = report.Results(
         toxicity={f.parent.name: read_metrics(f) for f in args.toxicity},
         lm_eval={f.parent.name: read_metrics(f) for f in args.lm_eval},
@@ -153,7 +153,7 @@ def main(argv: list[str] | None = None) -> None:
     write_text(args.readme, report.describe(cfg, [f.name for f in args.tables if f.suffix == ".md"]))
 
     if args.experiment:  # the full report logs the model runs
-        print(outputs[(EXPERIMENTS[args.experiment]["tables"][0], ".md")].read_text())
+        print(outputs[(methods.experiments()[args.experiment].tables[0], ".md")].read_text())
         return
     paired = {(r["model"], r["vs"]): r for r in tables["paired"][2]}
     for row in detox:  # every table number on the run of its model, under the table's column name

@@ -13,10 +13,10 @@ from attrctl.stages import cli
 
 
 def main(argv: list[str] | None = None) -> None:
-    args, cfg = cli.start(cli.parser(__doc__, __spec__, training=True), argv)
+    args, cfg = cli.start(cli.parser(__doc__, __spec__), argv)
     import torch
 
-    from attrctl import models, oracles, runtime
+    from attrctl import models, oracles, runtime, train_stage
     from attrctl.finetune import rl
     from attrctl.io import atomic_path, read_jsonl, write_json
     from attrctl.tracking import stage_run
@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> None:
         write_json(args.metrics, metrics)
         run.log_metrics(metrics)
         run.log_model(args.out, "rl")
-    cli.finished(args, metrics)
+    train_stage.finished(args, metrics)
 
 
 if __name__ == "__main__":

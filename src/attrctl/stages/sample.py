@@ -2,8 +2,8 @@
 
 Splits: `eval` (sample.k per prompt: the toxicity protocol) and `train<k>` (block k of the train prompts,
 nado.samples_per_prompt per prompt: the labelled samples NADO_k trains on); `<split>_greedy` decodes one greedy
-continuation per prompt (TNT's data and evaluation). Guided models (nado_decode) sample from q* through a
-logits processor.
+continuation per prompt (TNT's data and evaluation). A decoding-time model (a directory holding guided.json, e.g.
+nado_decode) is loaded by the module its method declares, and samples through that module's logits processor.
 
 Options:
   --name NAME     the model's name (MLflow run)
@@ -31,14 +31,13 @@ def main(argv: list[str] | None = None) -> None:
     p = cli.parser(__doc__, __spec__)
     p.add_argument("--split", type=split_arg, required=True, help="eval, train<k>, or either with _greedy")
     args, cfg = cli.start(p, argv)
-    from attrctl import data, runtime, sampling
+    from attrctl import data, models, runtime, sampling
     from attrctl.io import read_jsonl, write_json, write_jsonl
-    from attrctl.nado.decode import load_for_sampling
     from attrctl.tracking import stage_run
 
     with stage_run(cfg, args.params, "sample", f"{args.name}/{args.split}", model=args.name, split=args.split) as run:
         precision = runtime.setup_torch(cfg.runtime, cfg.seed)
-        model, tokenizer, processor = load_for_sampling(args.model, precision.device, precision.frozen)
+        model, tokenizer, processor = models.load_for_sampling(args.model, precision.device, precision.frozen)
         prompts, sample_cfg = read_jsonl(args.prompts), cfg.sample
         prompt_split = args.split.removesuffix("_greedy")
         if prompt_split != "eval":

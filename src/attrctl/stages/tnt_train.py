@@ -16,10 +16,10 @@ from attrctl.stages import cli
 
 
 def main(argv: list[str] | None = None) -> None:
-    args, cfg = cli.start(cli.parser(__doc__, __spec__, training=True), argv)
+    args, cfg = cli.start(cli.parser(__doc__, __spec__), argv)
     import torch
 
-    from attrctl import models, runtime
+    from attrctl import models, runtime, train_stage
     from attrctl.io import read_jsonl
     from attrctl.tnt import data
     from attrctl.tnt.losses import TNT
@@ -34,12 +34,12 @@ def main(argv: list[str] | None = None) -> None:
         objective = TNT(original, loss, cfg.tnt.alpha if alpha is None else alpha, cfg.tnt.epsilon)
         examples = read_jsonl(args.data)
         run.log_input(args.data, "training")
-        history = cli.fit_policy(run, args, cfg, policy, tokenizer, objective, examples, cfg.tnt.train, precision)
+        history = train_stage.fit_policy(run, args, cfg, policy, tokenizer, objective, examples, cfg.tnt.train, precision)
         if not runtime.is_main_process():
             return
         dtype = torch.bfloat16  # evaluated only, never trained further: half the bytes
-        metrics = cli.save_trained(run, args, policy, tokenizer, history, examples, cfg.tnt.train.epochs, dtype)
-    cli.finished(args, metrics)
+        metrics = train_stage.save_trained(run, args, policy, tokenizer, history, examples, cfg.tnt.train.epochs, dtype)
+    train_stage.finished(args, metrics)
 
 
 if __name__ == "__main__":

@@ -10,9 +10,6 @@ Options:
   --train PATH         input: annotated samples to train on
   --heldout PATH       input: annotated eval samples of the same model
   [--warm-start PATH]  input: the NADO to start from
-  --checkpoints PATH   resumable training state (removed when done)
-  --out PATH           output: the NADO's directory
-  --metrics PATH       output: diagnostics (.json)
   --plot PATH          output: reliability diagram (.png)
 """
 
@@ -23,7 +20,7 @@ from attrctl.stages import cli
 
 def main(argv: list[str] | None = None) -> None:
     args, cfg = cli.start(cli.parser(__doc__, __spec__), argv)
-    from attrctl import models, plots, runtime
+    from attrctl import models, plots, runtime, train_stage
     from attrctl.io import atomic_path, read_jsonl, write_json
     from attrctl.nado import diagnostics, model, train
     from attrctl.tracking import stage_run
@@ -37,7 +34,7 @@ def main(argv: list[str] | None = None) -> None:
         else:
             nado_model = model.build(base, cfg.nado.trunk, cfg.nado.layers, cfg.nado.lora_rank, cfg.nado.head)
         train.make_trainable(nado_model)
-        job = cli.job(run, args, cfg, args.train, precision, warm_start=str(args.warm_start))
+        job = train_stage.job(run, args, cfg, args.train, precision, warm_start=str(args.warm_start))
         rows, pad = read_jsonl(args.train), tokenizer.pad_token_id
         history, cache_seconds = train.train(
             base, nado_model, rows, cfg.nado, cfg.oracle.threshold, cfg.sample.temperature, cfg.seed, pad, job
@@ -64,7 +61,7 @@ def main(argv: list[str] | None = None) -> None:
         run.log_metrics(metrics)
         run.log_artifact(args.plot, "plots")
         run.log_model(args.out, f"nado-{args.name}")
-    cli.finished(args, metrics)
+    train_stage.finished(args, metrics)
 
 
 if __name__ == "__main__":

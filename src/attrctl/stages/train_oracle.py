@@ -2,7 +2,8 @@
 
 Training texts: one half of the ToxiGen statements (hateful vs neutral, 8 groups) plus project-written explicit
 insults and benign sentences (resources/oracle_extra.jsonl). The other half of the statements is held out; its
-AUROC, accuracy and the share flagged at oracle.threshold are the oracle's table.
+AUROC (here) and, from the held-out scores written beside it, accuracy and the share flagged at oracle.threshold
+(the report) are the oracle's table.
 
 Options:
   --statements PATH  input: ToxiGen statements (.jsonl)
@@ -39,22 +40,21 @@ def main(argv: list[str] | None = None) -> None:
             embedding.save(tmp, cfg.oracle.embedding.encoder, coef, intercept)
         scores = np.array(embedding.EmbeddingOracle(args.out).score([s["text"] for s in heldout]))
         labels = np.array([s["label"] for s in heldout])
-        flagged = scores > cfg.oracle.threshold
         lo, hi = auroc_ci(scores, labels, cfg.seed)
         metrics = {
             "oracle_heldout_auroc": auroc(scores, labels),
             "oracle_heldout_auroc_ci_lo": lo,
             "oracle_heldout_auroc_ci_hi": hi,
-            "oracle_heldout_accuracy": float((flagged == labels.astype(bool)).mean()),
-            "oracle_heldout_flagged_hateful": float(flagged[labels == 1].mean()),
-            "oracle_heldout_flagged_neutral": float(flagged[labels == 0].mean()),
             "oracle_train_texts": len(train),
             "oracle_heldout_statements": len(heldout),
+            # the shares at oracle.threshold are the report's: a new threshold must not retrain the oracle
+            "heldout_scores": scores.tolist(),
+            "heldout_labels": labels.tolist(),
         }
         write_json(args.metrics, metrics)
         run.log_metrics(metrics)
         run.log_model(args.out, "oracle")
-    print("  ".join(f"{k}={v:.4g}" for k, v in metrics.items()))
+    print("  ".join(f"{k}={v:.4g}" for k, v in metrics.items() if not isinstance(v, list)))
 
 
 if __name__ == "__main__":

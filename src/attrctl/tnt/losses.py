@@ -22,7 +22,7 @@ from typing import get_args
 import torch
 
 from attrctl.batch import next_token_log_probs
-from attrctl.config import TNTLoss
+from attrctl.tnt.method import TNTLoss
 
 LOSSES = get_args(TNTLoss)
 FORWARD_NEG = ("tnff", "tnfll")

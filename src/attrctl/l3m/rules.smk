@@ -9,12 +9,12 @@ rule l3m_train:
         prompts=paths.prompts("train"),
         base=paths.model("base"),
         oracle=paths.ORACLE,
-        code=code("l3m_train"),
+        code=job_code("l3m_train"),
     output:
         model=directory(paths.model("{model}")),
         metrics=paths.metrics("{model}", "train"),
     params:
-        tracked(config, "l3m_train"),
+        job_params(config, "l3m_train"),
         checkpoints=lambda wc: paths.checkpoints(f"l3m-{wc.model}"),
     wildcard_constraints:
         model=r"(l3m|mm)_[a-z0-9]+",
@@ -26,7 +26,7 @@ rule l3m_train:
     resources:
         gpu=GPU,
     shell:
-        TRAIN_STAGE.format("l3m_train")
+        command("l3m_train")
         + " --name {wildcards.model} --data {input.data} --prompts {input.prompts}"
         + " --base {input.base} --oracle {input.oracle}"
         + " --checkpoints {params.checkpoints} --out {output.model} --metrics {output.metrics}"
@@ -37,11 +37,11 @@ rule task_ppl:
         paths.VALIDATED,
         model=paths.model(),
         heldout=paths.CORPUS_HELDOUT,
-        code=code("task_ppl"),
+        code=job_code("task_ppl"),
     output:
         metrics=paths.metrics("{model}", "task_ppl"),
     params:
-        tracked(config, "task_ppl"),
+        job_params(config, "task_ppl"),
     log:
         paths.log("task_ppl", "{model}"),
     benchmark:
@@ -50,5 +50,5 @@ rule task_ppl:
     resources:
         gpu=GPU,
     shell:
-        STAGE.format("task_ppl")
+        command("task_ppl")
         + " --name {wildcards.model} --model {input.model} --heldout {input.heldout} --out {output.metrics}"

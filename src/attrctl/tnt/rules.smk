@@ -8,18 +8,18 @@ rule tnt_data:
         greedy=paths.annotations("base", "train1_greedy"),
         tokenizer=paths.model("base"),
         oracle=paths.ORACLE,
-        code=code("tnt_data"),
+        code=job_code("tnt_data"),
     output:
         data=paths.TNT_DATA,
     params:
-        tracked(config, "tnt_data"),
+        job_params(config, "tnt_data"),
     log:
         paths.log("tnt_data"),
     benchmark:
         paths.benchmark("tnt_data"),
     threads: THREADS
     shell:
-        STAGE.format("tnt_data")
+        command("tnt_data")
         + " --samples {input.sampled} {input.greedy} --tokenizer {input.tokenizer} --oracle {input.oracle}"
         + " --out {output.data}"
 
@@ -29,12 +29,12 @@ rule tnt_train:
         paths.VALIDATED,
         data=paths.TNT_DATA,
         base=paths.model("base"),
-        code=code("tnt_train"),
+        code=job_code("tnt_train"),
     output:
         model=directory(paths.model("{model}")),
         metrics=paths.metrics("{model}", "train"),
     params:
-        tracked(config, "tnt_train"),
+        job_params(config, "tnt_train"),
         checkpoints=lambda wc: paths.checkpoints(f"tnt-{wc.model}"),
     wildcard_constraints:
         model=r"tnt_[a-z]+(_a[\dpem]+)?",
@@ -46,7 +46,7 @@ rule tnt_train:
     resources:
         gpu=GPU,
     shell:
-        TRAIN_STAGE.format("tnt_train")
+        command("tnt_train")
         + " --name {wildcards.model} --data {input.data} --base {input.base} --checkpoints {params.checkpoints}"
         + " --out {output.model} --metrics {output.metrics}"
 
@@ -59,11 +59,11 @@ rule tnt_eval:
         base=paths.model("base"),
         base_greedy=paths.annotations("base", "eval_greedy"),
         heldout=paths.annotations("base", "eval"),
-        code=code("tnt_eval"),
+        code=job_code("tnt_eval"),
     output:
         metrics=paths.metrics("{model}", "tnt"),
     params:
-        tracked(config, "tnt_eval"),
+        job_params(config, "tnt_eval"),
     log:
         paths.log("tnt_eval", "{model}"),
     benchmark:
@@ -72,6 +72,6 @@ rule tnt_eval:
     resources:
         gpu=GPU,
     shell:
-        STAGE.format("tnt_eval")
+        command("tnt_eval")
         + " --name {wildcards.model} --model {input.model} --greedy {input.greedy} --base {input.base}"
         + " --base-greedy {input.base_greedy} --heldout {input.heldout} --out {output.metrics}"

@@ -1,5 +1,7 @@
 # The fine-tuning corpus and every fine-tuned model of the NADO paper (plans in attrctl.finetune.schedule):
 # sft, filter, the nado_reg schedules, the adaptive variant and the λ sweep, plus the trl RL baseline.
+from attrctl.finetune.method import finetune_inputs
+
 
 
 rule corpus:
@@ -9,19 +11,19 @@ rule corpus:
         samples=paths.annotations("base", "train1"),
         tokenizer=paths.model("base"),
         oracle=paths.ORACLE,
-        code=code("corpus"),
+        code=job_code("corpus"),
     output:
         corpus=paths.CORPUS,
         heldout=paths.CORPUS_HELDOUT,
     params:
-        tracked(config, "corpus"),
+        job_params(config, "corpus"),
     log:
         paths.log("corpus"),
     benchmark:
         paths.benchmark("corpus"),
     threads: THREADS
     shell:
-        STAGE.format("corpus")
+        command("corpus")
         + " --statements {input.statements} --samples {input.samples} --tokenizer {input.tokenizer}"
         + " --oracle {input.oracle} --out {output.corpus} --heldout {output.heldout}"
 
@@ -29,14 +31,14 @@ rule corpus:
 rule finetune:
     input:
         paths.VALIDATED,
-        unpack(lambda wc: finetune_inputs(wc.model, ITERATIONS)),
-        code=code("finetune"),
+        unpack(lambda wc: finetune_inputs(wc.model, config["nado_reg"]["iterations"])),
+        code=job_code("finetune"),
     output:
         model=directory(paths.model()),
         metrics=paths.metrics("{model}", "train"),
     params:
-        tracked(config, "finetune"),
-        guide=lambda wc: flag(finetune_inputs(wc.model, ITERATIONS), "guide", "--guide"),
+        job_params(config, "finetune"),
+        guide=lambda wc: flag(finetune_inputs(wc.model, config["nado_reg"]["iterations"]), "guide", "--guide"),
         checkpoints=lambda wc: paths.checkpoints(f"finetune-{wc.model}"),
     wildcard_constraints:
         model=r"sft|filter|nado_reg(_parallel)?(_adaptive|_i\d+|_l\d+(p\d+)?)?",
@@ -47,9 +49,9 @@ rule finetune:
     threads: THREADS
     resources:
         gpu=GPU,
-    priority: schedule_priority
+    priority: priority
     shell:
-        TRAIN_STAGE.format("finetune")
+        command("finetune")
         + " --name {wildcards.model} --data {input.data} --init {input.init} {params.guide}"
         + " --heldout {input.heldout} --checkpoints {params.checkpoints} --out {output.model} --metrics {output.metrics}"
 
@@ -60,12 +62,12 @@ rule rl:
         data=paths.CORPUS,
         base=paths.model("base"),
         oracle=paths.ORACLE,
-        code=code("rl"),
+        code=job_code("rl"),
     output:
         model=directory(paths.model("rl")),
         metrics=paths.metrics("rl", "train"),
     params:
-        tracked(config, "rl"),
+        job_params(config, "rl"),
         checkpoints=paths.checkpoints("rl"),
     log:
         paths.log("rl"),
@@ -75,6 +77,6 @@ rule rl:
     resources:
         gpu=GPU,
     shell:
-        TRAIN_STAGE.format("rl")
+        command("rl")
         + " --data {input.data} --base {input.base} --oracle {input.oracle} --checkpoints {params.checkpoints}"
         + " --out {output.model} --metrics {output.metrics}"

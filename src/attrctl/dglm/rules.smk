@@ -1,5 +1,7 @@
 # DGLM: its data (pairs, latents, labels), attribute classifiers, diffusion model and decoder, trained once, and
 # the samples of every DGLM run (dglm.runs). `snakemake --cores 2 dglm` runs the experiment alone.
+from attrctl.dglm.method import DGLM_RUN
+
 
 
 rule dglm_data:
@@ -7,49 +9,49 @@ rule dglm_data:
         paths.VALIDATED,
         samples=paths.annotations("base", "train1"),
         corpus=paths.CORPUS,
-        code=code("dglm_data"),
+        code=job_code("dglm_data"),
     output:
         data=directory(paths.dglm("data")),
     params:
-        tracked(config, "dglm_data"),
+        job_params(config, "dglm_data"),
     log:
         paths.log("dglm_data"),
     benchmark:
         paths.benchmark("dglm_data"),
     threads: THREADS
     shell:
-        STAGE.format("dglm_data") + " --samples {input.samples} --corpus {input.corpus} --out {output.data}"
+        command("dglm_data") + " --samples {input.samples} --corpus {input.corpus} --out {output.data}"
 
 
 rule dglm_classifiers:
     input:
         paths.VALIDATED,
         data=paths.dglm("data"),
-        code=code("dglm_classifiers"),
+        code=job_code("dglm_classifiers"),
     output:
         classifiers=paths.dglm("classifiers.json"),
         metrics=paths.metrics(paths.DGLM_METRICS, "classifiers"),
     params:
-        tracked(config, "dglm_classifiers"),
+        job_params(config, "dglm_classifiers"),
     log:
         paths.log("dglm_classifiers"),
     benchmark:
         paths.benchmark("dglm_classifiers"),
     threads: THREADS
     shell:
-        STAGE.format("dglm_classifiers") + " --data {input.data} --out {output.classifiers} --metrics {output.metrics}"
+        command("dglm_classifiers") + " --data {input.data} --out {output.classifiers} --metrics {output.metrics}"
 
 
 rule dglm_diffusion:
     input:
         paths.VALIDATED,
         data=paths.dglm("data"),
-        code=code("dglm_diffusion"),
+        code=job_code("dglm_diffusion"),
     output:
         model=directory(paths.dglm("diffusion")),
         metrics=paths.metrics(paths.DGLM_METRICS, "diffusion"),
     params:
-        tracked(config, "dglm_diffusion"),
+        job_params(config, "dglm_diffusion"),
         checkpoints=paths.checkpoints("dglm-diffusion"),
     log:
         paths.log("dglm_diffusion"),
@@ -59,7 +61,7 @@ rule dglm_diffusion:
     resources:
         gpu=GPU,
     shell:
-        TRAIN_STAGE.format("dglm_diffusion")
+        command("dglm_diffusion")
         + " --name dglm_diffusion --data {input.data} --checkpoints {params.checkpoints} --out {output.model}"
         + " --metrics {output.metrics}"
 
@@ -69,12 +71,12 @@ rule dglm_decoder:
         paths.VALIDATED,
         data=paths.dglm("data"),
         base=paths.model("base"),
-        code=code("dglm_decoder"),
+        code=job_code("dglm_decoder"),
     output:
         model=directory(paths.dglm("decoder")),
         metrics=paths.metrics(paths.DGLM_METRICS, "decoder"),
     params:
-        tracked(config, "dglm_decoder"),
+        job_params(config, "dglm_decoder"),
         checkpoints=paths.checkpoints("dglm-decoder"),
     log:
         paths.log("dglm_decoder"),
@@ -84,7 +86,7 @@ rule dglm_decoder:
     resources:
         gpu=GPU,
     shell:
-        TRAIN_STAGE.format("dglm_decoder")
+        command("dglm_decoder")
         + " --name dglm_decoder --data {input.data} --base {input.base} --checkpoints {params.checkpoints}"
         + " --out {output.model} --metrics {output.metrics}"
 
@@ -101,14 +103,14 @@ rule dglm_sample:
         decoder=paths.dglm("decoder"),
         classifiers=paths.dglm("classifiers.json"),
         prompts=paths.prompts("eval"),
-        code=code("dglm_sample"),
+        code=job_code("dglm_sample"),
     output:
         samples=paths.samples("{model}", "eval"),
         timing=paths.metrics("{model}", "sample_eval"),
     wildcard_constraints:
         model=DGLM_RUN.pattern,
     params:
-        tracked(config, "dglm_sample"),
+        job_params(config, "dglm_sample"),
     log:
         paths.log("dglm_sample", "{model}"),
     benchmark:
@@ -117,7 +119,7 @@ rule dglm_sample:
     resources:
         gpu=GPU,
     shell:
-        STAGE.format("dglm_sample")
+        command("dglm_sample")
         + " --name {wildcards.model} --base {input.base} --data {input.data} --diffusion {input.diffusion}"
         + " --decoder {input.decoder} --classifiers {input.classifiers} --prompts {input.prompts}"
         + " --out {output.samples} --timing {output.timing}"

@@ -1,0 +1,198 @@
+"""The method registry: what the rest of the pipeline knows about a method, declared once in its own package.
+
+A method package `attrctl/<name>/` holds a `method.py` whose `METHOD` is a :class:`Method`: its config sections,
+its model names, its stages (with the params each job reads), its rules file and the experiment it belongs to.
+The config, the Snakemake rules, dvc.yaml, tracking and the report loop over :func:`registered`; no code outside
+a method's package names its models. docs/adding-a-method.md walks through a new one.
+
+Cheap to import (no torch): validation and the Snakefile read it at parse time.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import pkgutil
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import attrctl
+
+Job = Mapping[str, str]
+"""A job's wildcard values, e.g. {"model": "sft"} or {"model": "base", "split": "train1"}."""
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage CLI, `python -m attrctl.stages.<name>`, and what its jobs read besides their input files."""
+
+    name: str
+    params: Sequence[str] | Callable[[Job], Sequence[str]] = ()
+    """Param keys a job reads (sections such as `tnt` or dotted keys such as `nado.delta`), or a function of the
+    job's wildcards returning them: a change to any other key re-runs none of its jobs."""
+    training: bool = False
+    """Trains with the shared loop: started with `runtime.launcher`, resumable, MLflow system metrics."""
+    loads: Callable[[Job], Sequence[str]] | None = None
+    """Modules a job imports by name at run time (a decoding-time method's loader), besides the stage's own
+    imports: they are code dependencies of that job only."""
+
+    def tracks(self, job: Job | None = None) -> list[str]:
+        """The param keys of one job (sorted)."""
+        keys = self.params(job or {}) if callable(self.params) else self.params
+        return sorted(keys)
+
+    def modules(self, job: Job | None = None) -> list[str]:
+        return list(self.loads(job or {})) if self.loads else []
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One paper's experiment (`snakemake --cores N <name>`): its models, tables and plots under
+    results/experiments/<name>/."""
+
+    tables: tuple[str, ...]
+    plots: tuple[str, ...]
+    models: Callable[[dict[str, Any]], list[str]] | None = None
+    """The experiment's models given the config (plain dict); None: base and the configured models of the
+    methods that belong to it."""
+    benchmarks: bool = True
+    """Whether the experiment's report reads lm-eval results."""
+
+
+@dataclass(frozen=True)
+class Method:
+    """Everything the pipeline needs to know about one method package."""
+
+    name: str
+    """The package (`attrctl.<name>`) and the default experiment name."""
+    models: Mapping[str, str]
+    """Model-name patterns (regular expressions, matched whole) -> what such a model is."""
+    stages: tuple[Stage, ...] = ()
+    sections: Mapping[str, type] = field(default_factory=dict)
+    """Config sections it owns: key in params.yaml -> its Section class (defaults and docs live there)."""
+    order: int = 100
+    """Position of its sections in params.yaml and of its rules in the Snakefile."""
+    experiment: str | None = None
+    """The experiment its models appear in (default: its own name)."""
+    experiments: Mapping[str, Experiment] = field(default_factory=dict)
+    """Experiments it declares."""
+    tables: tuple[str, ...] = ()
+    """Tables of results/tables/ only it fills."""
+    plots: tuple[str, ...] = ()
+    """Plots of results/plots/ only it draws."""
+    decoders: Mapping[str, str] = field(default_factory=dict)
+    """Decoding-time models (pattern -> module): the model's directory holds `guided.json`, and the module's
+    `load_for_sampling` / `load_for_scoring` load it for the shared sample and benchmarks stages."""
+    check: Callable[[Any], None] | None = None
+    """Cross-section validation of the whole config: raises ValueError naming the key and what is allowed."""
+    benchmarked: bool = True
+    """Whether its models get lm-eval results (a decoder without a likelihood of a given text has none)."""
+    priority: Callable[[Job], int] | None = None
+    """Snakemake priority of a job given its wildcards (any rule's): jobs on a long chain of its DAG go first."""
+    report_inputs: Callable[[dict[str, Any]], dict[str, list[str]]] | None = None
+    """What the report reads of its models, given the config of the models reported (`models` narrowed to an
+    experiment's): the report's option (`nado`, `train`, `timing`, ...) -> files."""
+
+    @property
+    def rules(self) -> Path:
+        """Its Snakemake rules: `rules.smk` beside method.py."""
+        return Path(attrctl.__file__).parent / self.name / "rules.smk"
+
+    def owns(self, model: str) -> bool:
+        return any(re.fullmatch(p, model) for p in self.models)
+
+
+@functools.cache
+def registered() -> tuple[Method, ...]:
+    """Every method package of attrctl (those with a method.py), in their declared order."""
+    found = []
+    for info in pkgutil.iter_modules(attrctl.__path__):
+        if info.ispkg and (Path(attrctl.__file__).parent / info.name / "method.py").is_file():
+            found.append(importlib.import_module(f"attrctl.{info.name}.method").METHOD)
+    return tuple(sorted(found, key=lambda m: (m.order, m.name)))
+
+
+CORE = Method(
+    name="core",
+    models={"base": "the base model p0 as shipped"},
+    order=0,
+    experiment="*",
+    stages=(
+        Stage("validate"),
+        Stage("prepare_model", ("model", "seed")),
+        Stage("prepare_data", ("data", "seed")),
+        Stage("train_oracle", ("oracle.embedding", "seed")),
+        Stage(
+            "sample",
+            lambda job: ["sample", "seed", "data.max_prompt_tokens"]
+            + (["data.train_blocks", "nado.samples_per_prompt"] if job.get("split", "").startswith("train") else []),
+            loads=lambda job: decoder_modules(job.get("model", "")),
+        ),
+        Stage("annotate", ("oracle",)),
+        Stage("evaluate", ("evaluate", "oracle", "seed")),
+        Stage("classification_data", ("benchmarks.cls_items_per_class", "seed")),
+        Stage("benchmarks", ("benchmarks", "seed"), loads=lambda job: decoder_modules(job.get("model", ""))),
+        Stage("report", lambda job: ["models", "model", "data", "sample", "oracle", "evaluate", "benchmarks"]
+              + [s for m in registered() for s in m.sections]),
+    ),
+    tables=("toxicity", "detox", "paired", "classification", "oracle", "efficiency"),
+    plots=("tradeoff", "toxicity_hist"),
+)
+"""The stages every method shares: data, the base model, the oracle, sampling and evaluation, the report."""
+
+
+def methods() -> tuple[Method, ...]:
+    """The core and every registered method."""
+    return (CORE, *registered())
+
+
+def owner(model: str) -> Method | None:
+    """The method whose model-name patterns match `model` (None: no method makes it)."""
+    return next((m for m in methods() if m.owns(model)), None)
+
+
+def stage(name: str) -> Stage:
+    """The declaration of a stage, from whichever method declares it."""
+    for method in methods():
+        for s in method.stages:
+            if s.name == name:
+                return s
+    raise KeyError(f"no method declares a stage {name!r}")
+
+
+def stages() -> list[Stage]:
+    return [s for m in methods() for s in m.stages]
+
+
+def training_stages() -> set[str]:
+    """Stages that train with the shared loop (MLflow system metrics, the training launcher)."""
+    return {s.name for s in stages() if s.training}
+
+
+def decoder_modules(model: str) -> list[str]:
+    """The loader module of a decoding-time model (empty for a model with weights of its own)."""
+    return [mod for m in registered() for p, mod in m.decoders.items() if re.fullmatch(p, model)]
+
+
+def experiments() -> dict[str, Experiment]:
+    return {name: e for m in registered() for name, e in m.experiments.items()}
+
+
+def experiment_models(name: str, config: dict[str, Any]) -> list[str]:
+    """The models of one experiment: its own choice, else base and the configured models of its methods."""
+    exp = experiments()[name]
+    if exp.models is not None:
+        return exp.models(config)
+    mine = {m.name for m in registered() if (m.experiment or m.name) == name}
+    return [m for m in config["models"] if m == "base" or getattr(owner(m), "name", None) in mine]
+
+
+def tables() -> tuple[str, ...]:
+    return tuple(t for m in methods() for t in m.tables)
+
+
+def plots() -> tuple[str, ...]:
+    return tuple(p for m in methods() for p in m.plots)

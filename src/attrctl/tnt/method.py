@@ -1,0 +1,94 @@
+"""TNT's declaration: its config section, the tnt_<loss> models, the data / train / eval stages and the TNT
+experiment."""
+
+from __future__ import annotations
+
+from typing import Any, Literal, get_args
+
+from pydantic import Field, model_validator
+
+from attrctl.methods import Experiment, Method, Stage
+from attrctl.pipeline import paths
+from attrctl.sections import PositiveInt, Probability, Section, TrainConfig
+
+TNTLoss = Literal["tnff", "tnrr", "tnrf", "tnfll", "tnrll", "nl", "ul"]
+
+
+class TNTConfig(Section):
+    """Targeted Negative Training and its NL / UL baselines (attrctl.tnt)."""
+
+    losses: list[TNTLoss] = Field(list(get_args(TNTLoss)), min_length=1)
+    """Objectives of the TNT table: model `tnt_<loss>` at `alpha`, and `tnt_<loss>_a<α>` for each α of `sweep`."""
+    alpha: float = Field(10.0, gt=0.0)
+    """α: weight of the negative positions for the models in the tables."""
+    sweep: list[float] = []
+    """Further α values for the trade-off plot (greedy evaluation only)."""
+    variant: Literal["first", "all_flagged", "all_tokens"] = "all_flagged"
+    """Which tokens of a flagged sample are negatives: the first flagged token, all flagged, or all tokens."""
+    mechanism: Literal["linear", "leave_one_out"] = "leave_one_out"
+    """Token evidence: leave-one-word-out score drops (any oracle), or the linear oracle's per-word
+    contributions (profanity_check only)."""
+    flag_fraction: Probability = 0.5
+    """A word is flagged when its evidence is positive and at least this share of the sample's strongest."""
+    epsilon: float = -10.3
+    """NL: no further push once log pθ(t) < ε."""
+    max_negatives: PositiveInt = 32
+    """Samples with negative tokens used for training (the rest of the data are positives)."""
+    positives_per_negative: float = Field(1.0, ge=0.0)
+    """Positive (unflagged) samples per negative sample."""
+    train: TrainConfig = TrainConfig(lr=3e-5, epochs=1, batch_size=8, warmup_steps=2, checkpoint_every=10)
+    """Loop settings of one TNT update."""
+
+    @model_validator(mode="after")
+    def _sweep_differs(self) -> TNTConfig:
+        if self.alpha in self.sweep:
+            raise ValueError(f"tnt.sweep {self.sweep} must not repeat tnt.alpha = {self.alpha}")
+        return self
+
+
+def check(cfg: Any) -> None:
+    if cfg.tnt.mechanism == "linear" and cfg.oracle.name != "profanity_check":
+        raise ValueError(
+            f"tnt.mechanism = 'linear' needs the linear oracle profanity_check (oracle.name = "
+            f"{cfg.oracle.name!r}); use tnt.mechanism: leave_one_out"
+        )
+
+
+def tnt_models(config: dict[str, Any]) -> list[str]:
+    """The TNT models of the TNT table and trade-off plot (all losses at the tables' α and at the sweep's)."""
+    from attrctl.tnt.data import model_names
+
+    if not any(m.startswith("tnt_") for m in config["models"]):
+        return []
+    return model_names(config["tnt"]["losses"], config["tnt"]["sweep"])
+
+
+def report_inputs(config: dict[str, Any]) -> dict[str, list[str]]:
+    tnt = tnt_models(config)
+    return {
+        "tnt": [paths.metrics(m, "tnt") for m in (["base", *tnt] if tnt else [])],
+        "train": [paths.metrics(m, "train") for m in tnt],
+    }
+
+
+METHOD = Method(
+    name="tnt",
+    order=30,
+    sections={"tnt": TNTConfig},
+    models={r"tnt_(" + "|".join(get_args(TNTLoss)) + r")": "tnt_<loss>: a TNT update of the base model"},
+    stages=(
+        Stage("tnt_data", ("tnt", "oracle", "seed")),
+        Stage("tnt_train", ("tnt", "seed"), training=True),
+        Stage("tnt_eval"),
+    ),
+    tables=("tnt",),
+    plots=("tnt_tradeoff",),
+    experiments={
+        "tnt": Experiment(
+            tables=("detox", "paired", "toxicity", "oracle", "tnt"),
+            plots=("tradeoff", "toxicity_hist", "tnt_tradeoff"),
+        )
+    },
+    check=check,
+    report_inputs=report_inputs,
+)
