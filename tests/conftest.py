@@ -68,13 +68,16 @@ def randomise(nado_model, std: float = 1.0) -> None:
 
 
 def make_project(root: Path, params: str | Path = REPO / "configs" / "tiny.yaml") -> Path:
-    """A scratch copy of the project (rules, sources, profiles) with `params` as its params.yaml; no dvc.yaml
+    """A scratch copy of the project (rules, sources, profiles) whose params.yaml is the defaults with `params` (a
+    profile overlay, or a full params file) merged on top, as `python -m attrctl.profiles` writes it; no dvc.yaml
     (generate one for the profile with `python -m attrctl.pipeline.dvcgen` where a test needs it)."""
+    from attrctl.profiles import build, render
+
     root.mkdir(parents=True, exist_ok=True)
     for name in PROJECT_FILES:
         src = REPO / name
         (shutil.copytree if src.is_dir() else shutil.copy2)(src, root / name)
-    shutil.copy2(params, root / "params.yaml")
+    (root / "params.yaml").write_text(render(build([params]), [params]), encoding="utf-8")
     return root
 
 
