@@ -16,9 +16,9 @@ import copy
 import torch
 from common import parser, prompts, setup, timed
 
-from attrctl.nado.method import NadoConfig
 from attrctl.nado import model, train
 from attrctl.nado.loss import nado_loss
+from attrctl.nado.method import NadoConfig
 
 
 def main() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from types import SimpleNamespace
 
 import pytest
 
@@ -43,7 +44,8 @@ def test_the_docstring_declares_the_options():
 
     from attrctl.stages import cli
 
-    p = cli.parser(DOC, None, training=True)
+    # a training stage (its method declares Stage("finetune", training=True)) also takes checkpoints and outputs
+    p = cli.parser(DOC, SimpleNamespace(name="attrctl.stages.finetune"))
     args = p.parse_args(
         ["--name", "x", "--model", "m", "--samples", "a", "b", "--checkpoints", "c", "--out", "o", "--metrics", "t"]
     )
@@ -52,5 +54,7 @@ def test_the_docstring_declares_the_options():
     with pytest.raises(SystemExit):  # --model is required
         p.parse_args(["--name", "x", "--samples", "a", "--checkpoints", "c", "--out", "o", "--metrics", "t"])
     assert p.epilog == "What the stage does, at length."
+    plain = cli.parser(DOC, SimpleNamespace(name="attrctl.stages.sample"))
+    assert "--checkpoints" not in plain.format_help()
     with pytest.raises(ValueError, match="--bad"):
         cli.parser("A stage.\n\nOptions:\n  --bad thing\n", None)

@@ -8,8 +8,8 @@ import random
 from conftest import REPO
 
 from attrctl import toxigen
-from attrctl.finetune.method import CorpusConfig
 from attrctl.finetune.corpus import CLASSIFY, TEMPLATES, build, split_heldout, statement_examples, unflagged
+from attrctl.finetune.method import CorpusConfig
 from attrctl.pipeline.paths import TOXIGEN_STATEMENTS
 
 

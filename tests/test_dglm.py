@@ -10,11 +10,11 @@ import pytest
 import torch
 
 from attrctl.config import SampleConfig
-from attrctl.dglm.method import DenoiserConfig
 from attrctl.dglm import decoder as dec
 from attrctl.dglm import diffusion
 from attrctl.dglm.guidance import Guide, fit, sentiment_labels
 from attrctl.dglm.keywords import Keywords
+from attrctl.dglm.method import DenoiserConfig
 
 
 def test_cosine_schedule_matches_hand_computed_values():

@@ -50,8 +50,8 @@ def test_a_satisfied_constraint_leaves_sft(tiny_model, tokenizer):
     import torch
 
     from attrctl.batch import collate
-    from attrctl.l3m.method import Constraint, L3MConfig
     from attrctl.finetune.objectives import SFT
+    from attrctl.l3m.method import Constraint, L3MConfig
     from attrctl.l3m.objective import L3M
 
     examples = [

@@ -11,10 +11,10 @@ from conftest import randomise
 
 from attrctl.batch import collate
 from attrctl.config import RuntimeConfig, TrainConfig
-from attrctl.nado.method import NadoConfig
 from attrctl.finetune.objectives import SFT, NadoReg
 from attrctl.nado import decode, model, qstar, train
 from attrctl.nado.diagnostics import diagnostics
+from attrctl.nado.method import NadoConfig
 from attrctl.runtime import Precision
 from attrctl.training import Job, fit
 

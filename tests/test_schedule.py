@@ -6,7 +6,7 @@ import pytest
 from conftest import REPO, make_project
 
 from attrctl.finetune import schedule
-from attrctl.pipeline.rules import schedule_priority
+from attrctl.pipeline.rules import priority as schedule_priority
 from attrctl.tnt.data import model_name, parse_name
 
 

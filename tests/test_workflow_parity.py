@@ -70,7 +70,6 @@ def test_same_commands_deps_and_outs(project):
 
 def test_same_params(project):
     from attrctl import methods
-
     from attrctl.pipeline import dvcgen
 
     jobs = {job["cmd"]: job for job in dvcgen.snakemake_jobs(project)}
@@ -113,8 +112,9 @@ def test_stages_that_do_not_train_do_not_import_the_training_loop():
 # What each change re-runs on the committed dvc.yaml (the default profile), against what it can change.
 RERUNS = {
     "nado.decode_strength": lambda s: s.endswith("nado_decode") or "nado_decode-" in s or s == "report",
-    "nado_reg.kl_weight": lambda s: s == "report" or re.search(r"nado_reg(_parallel|_adaptive|_i\d+)?\b", s)
-    or s == "train_nado-sequential-2",
+    "nado_reg.kl_weight": lambda s: (
+        s == "report" or re.search(r"nado_reg(_parallel|_adaptive|_i\d+)?\b", s) or s == "train_nado-sequential-2"
+    ),
     "src/attrctl/nado/loss.py": lambda s: not re.search(r"\b(base|sft|filter|rl|tnt_\w+)\b|^rl$", s),
     "src/attrctl/training.py": lambda s: not re.search(r"validate|prepare|oracle|\bbase\b|classification", s),
 }

@@ -127,16 +127,23 @@ CORE = Method(
         Stage("train_oracle", ("oracle.embedding", "seed")),
         Stage(
             "sample",
-            lambda job: ["sample", "seed", "data.max_prompt_tokens"]
-            + (["data.train_blocks", "nado.samples_per_prompt"] if job.get("split", "").startswith("train") else []),
+            lambda job: (
+                ["sample", "seed", "data.max_prompt_tokens"]
+                + (["data.train_blocks", "nado.samples_per_prompt"] if job.get("split", "").startswith("train") else [])
+            ),
             loads=lambda job: decoder_modules(job.get("model", "")),
         ),
         Stage("annotate", ("oracle",)),
         Stage("evaluate", ("evaluate", "oracle", "seed")),
         Stage("classification_data", ("benchmarks.cls_items_per_class", "seed")),
         Stage("benchmarks", ("benchmarks", "seed"), loads=lambda job: decoder_modules(job.get("model", ""))),
-        Stage("report", lambda job: ["models", "model", "data", "sample", "oracle", "evaluate", "benchmarks"]
-              + [s for m in registered() for s in m.sections]),
+        Stage(
+            "report",
+            lambda job: (
+                ["models", "model", "data", "sample", "oracle", "evaluate", "benchmarks"]
+                + [s for m in registered() for s in m.sections]
+            ),
+        ),
     ),
     tables=("toxicity", "detox", "paired", "classification", "oracle", "efficiency"),
     plots=("tradeoff", "toxicity_hist"),

@@ -4,6 +4,8 @@ attrctl.stages.cli so that stages that do not train do not import the training l
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from attrctl import training
 from attrctl.config import tracked
 

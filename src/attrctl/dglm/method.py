@@ -123,14 +123,14 @@ METHOD = Method(
     name="dglm",
     order=50,
     sections={"dglm": DglmConfig},
-    models={DGLM_RUN.pattern: "dglm / dglm_<name>: diffusion-guided decoding of the base model under dglm.runs[<name>]"},
+    models={
+        DGLM_RUN.pattern: "dglm / dglm_<name>: diffusion-guided decoding of the base model under dglm.runs[<name>]"
+    },
     benchmarked=False,  # the decoder gives no likelihood of a given text to run lm-eval on
     stages=(
         Stage("dglm_data", ("dglm.encoder", "dglm.heldout_fraction", "oracle", "seed")),
         Stage("dglm_classifiers", ("dglm.classifier_c", "seed")),
-        Stage(
-            "dglm_diffusion", ("dglm.denoiser", "dglm.cond_dropout", "dglm.diffusion_train", "seed"), training=True
-        ),
+        Stage("dglm_diffusion", ("dglm.denoiser", "dglm.cond_dropout", "dglm.diffusion_train", "seed"), training=True),
         Stage(
             "dglm_decoder",
             (

@@ -12,10 +12,10 @@ import numpy as np
 
 from attrctl import stats
 from attrctl.config import Config
-from attrctl.dglm.method import DGLM_RUN
-from attrctl.methods import decoder_modules
 from attrctl.dglm.guidance import sentiment_labels
+from attrctl.dglm.method import DGLM_RUN
 from attrctl.evaluation.toxicity import per_prompt
+from attrctl.methods import decoder_modules
 
 
 def _per_prompt_mean(rows: list[dict], values: list[float]) -> dict[str, float]:

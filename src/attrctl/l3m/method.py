@@ -93,7 +93,15 @@ METHOD = Method(
     stages=(
         Stage(
             "l3m_train",
-            ("l3m", "finetune.train", "nado_reg.iterations", "oracle", "sample.top_p", "data.max_prompt_tokens", "seed"),
+            (
+                "l3m",
+                "finetune.train",
+                "nado_reg.iterations",
+                "oracle",
+                "sample.top_p",
+                "data.max_prompt_tokens",
+                "seed",
+            ),
             training=True,
         ),
         Stage("task_ppl"),

@@ -32,9 +32,9 @@ from trl.trainer.utils import selective_log_softmax
 
 from attrctl.batch import collate, next_token_log_probs, nll
 from attrctl.config import SampleConfig
-from attrctl.l3m.method import Constraint, L3MConfig
 from attrctl.l3m.barrier import barrier, barrier_slope, mu_at
 from attrctl.l3m.constraints import measure
+from attrctl.l3m.method import Constraint, L3MConfig
 from attrctl.sampling import continuations
 
 

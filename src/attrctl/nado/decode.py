@@ -23,6 +23,7 @@ from attrctl.nado.model import WEIGHTS, NadoModel, base_features
 from attrctl.nado.model import load as load_nado
 from attrctl.nado.qstar import guided_log_probs, success_rate
 
+
 def write_guided_dir(path: Path, base_dir: Path, nado_dir: Path, delta: float, strength: float) -> None:
     from attrctl.models import GUIDED
 

@@ -55,7 +55,11 @@ METHOD = Method(
     stages=(
         Stage(
             "train_nado",
-            [f"nado.{k}" for k in NadoConfig.model_fields if k not in ("delta", "decode_strength", "samples_per_prompt")]
+            [
+                f"nado.{k}"
+                for k in NadoConfig.model_fields
+                if k not in ("delta", "decode_strength", "samples_per_prompt")
+            ]
             + ["seed", "oracle.threshold", "sample.temperature"],
             training=True,
         ),

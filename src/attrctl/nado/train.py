@@ -13,8 +13,8 @@ import torch
 
 from attrctl import training
 from attrctl.batch import collate as base_collate
-from attrctl.nado.method import NadoConfig
 from attrctl.nado.loss import consistency_sum, importance_weights, nado_loss
+from attrctl.nado.method import NadoConfig
 from attrctl.nado.model import base_features
 
 

@@ -35,12 +35,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--plot-data", type=Path, nargs="*", default=[], help="outputs: training.csv, reliability.csv")
     p.add_argument("--benchmarks", type=Path, help="Snakemake's benchmark files, read when present (efficiency)")
     args, cfg = cli.start(p, argv)
-    from attrctl import oracles, plots
+    from attrctl import methods, oracles, plots
     from attrctl.dglm import report as dglm_report
     from attrctl.evaluation import report
     from attrctl.io import read_jsonl, read_metrics, write_json, write_text
     from attrctl.l3m import report as l3m_report
-    from attrctl import methods
     from attrctl.tracking import stage_run
 
     if args.experiment:

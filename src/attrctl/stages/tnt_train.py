@@ -34,7 +34,9 @@ def main(argv: list[str] | None = None) -> None:
         objective = TNT(original, loss, cfg.tnt.alpha if alpha is None else alpha, cfg.tnt.epsilon)
         examples = read_jsonl(args.data)
         run.log_input(args.data, "training")
-        history = train_stage.fit_policy(run, args, cfg, policy, tokenizer, objective, examples, cfg.tnt.train, precision)
+        history = train_stage.fit_policy(
+            run, args, cfg, policy, tokenizer, objective, examples, cfg.tnt.train, precision
+        )
         if not runtime.is_main_process():
             return
         dtype = torch.bfloat16  # evaluated only, never trained further: half the bytes
