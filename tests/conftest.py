@@ -88,10 +88,13 @@ def untracked(root: Path) -> None:
     (root / "params.yaml").write_text(yaml.safe_dump(params))
 
 
-def run(cmd: list[str], cwd: Path, check: bool = True, timeout: int = 2700) -> subprocess.CompletedProcess:
-    """Run a command, failing the test with its output's tail. The timeout only catches a hang: the whole tiny
-    DAG takes 7-9 min on 2 cores beside the other xdist worker, past 15 when more shared it (CI allows 90)."""
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+def run(
+    cmd: list[str], cwd: Path, check: bool = True, timeout: int = 2700, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """Run a command (with `env` added to the environment), failing the test with its output's tail. The timeout
+    only catches a hang: the whole tiny DAG takes 7-9 min on 2 cores beside the other xdist worker, past 15 when
+    more shared it (CI allows 90)."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env, timeout=timeout)
     if check and proc.returncode != 0:
         raise AssertionError(

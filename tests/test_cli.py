@@ -4,24 +4,37 @@ whole, and each input and output named."""
 from __future__ import annotations
 
 import importlib
-import pkgutil
 from types import SimpleNamespace
 
 import pytest
 
-import attrctl.stages
+from attrctl import methods
 
-STAGES = sorted(m.name for m in pkgutil.iter_modules(attrctl.stages.__path__) if m.name != "cli")
+STAGES = sorted(s.name for s in methods.stages())
+
+
+def test_every_stage_module_is_declared():
+    """A stage CLI that no method declares would be run by no rule (and tracked by no test)."""
+    import pkgutil
+
+    import attrctl
+
+    found = set()
+    for info in pkgutil.walk_packages(attrctl.__path__, "attrctl."):
+        package, _, name = info.name.rpartition(".")
+        if package.endswith(".stages") and name != "cli":
+            found.add(info.name)
+    assert found == {methods.stage_module(s) for s in STAGES}
 
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_help(stage, capsys):
-    module = importlib.import_module(f"attrctl.stages.{stage}")
+    module = importlib.import_module(methods.stage_module(stage))
     with pytest.raises(SystemExit) as exit_:
         module.main(["--help"])
     assert exit_.value.code == 0
     text = capsys.readouterr().out
-    assert text.startswith(f"usage: python -m attrctl.stages.{stage} ")
+    assert text.startswith(f"usage: python -m {methods.stage_module(stage)} ")
     first = " ".join(module.__doc__.strip().split("\n\n")[0].split())
     assert first in " ".join(text.split()), "the description must not break mid-sentence"
     assert "--params" in text and "--log-file" in text
@@ -45,7 +58,7 @@ def test_the_docstring_declares_the_options():
     from attrctl.stages import cli
 
     # a training stage (its method declares Stage("finetune", training=True)) also takes checkpoints and outputs
-    p = cli.parser(DOC, SimpleNamespace(name="attrctl.stages.finetune"))
+    p = cli.parser(DOC, SimpleNamespace(name="attrctl.finetune.stages.finetune"))
     args = p.parse_args(
         ["--name", "x", "--model", "m", "--samples", "a", "b", "--checkpoints", "c", "--out", "o", "--metrics", "t"]
     )

@@ -27,7 +27,8 @@ Job = Mapping[str, str]
 
 @dataclass(frozen=True)
 class Stage:
-    """One stage CLI, `python -m attrctl.stages.<name>`, and what its jobs read besides their input files."""
+    """One stage CLI, `python -m <module>` (:func:`stage_module`: `attrctl.<method>.stages.<name>`, or
+    `attrctl.stages.<name>` for the shared stages), and what its jobs read besides their input files."""
 
     name: str
     params: Sequence[str] | Callable[[Job], Sequence[str]] = ()
@@ -46,6 +47,25 @@ class Stage:
 
     def modules(self, job: Job | None = None) -> list[str]:
         return list(self.loads(job or {})) if self.loads else []
+
+
+@dataclass(frozen=True)
+class Table:
+    """One table of results/tables/ (`<name>.md` and `<name>.csv`) and how its rows are made."""
+
+    title: str
+    rows: str
+    """`module:function` computing the rows from (cfg, res: attrctl.evaluation.report.Results); imported only by
+    the report stage, so a declaration stays cheap."""
+    entry: Callable[[dict], tuple[str, str]]
+    """Where a row's numbers go in results/metrics.json (`dvc metrics show`): (entry, key prefix)."""
+    note: str | None = None
+    """A fixed note under the title."""
+    notes: str | None = None
+    """`module:function` of (cfg, res) giving a note computed from the results (appended to `note`)."""
+    columns: Mapping[str, str] = field(default_factory=dict)
+    """Column -> what it is, for the glossary under the table; `<x>/` prefixes (a subset, an oracle, a task) and
+    the `_ci_lo` / `_ci_hi` bounds of an interval are explained once, by the shared entries."""
 
 
 @dataclass(frozen=True)
@@ -79,10 +99,11 @@ class Method:
     """The experiment its models appear in (default: its own name)."""
     experiments: Mapping[str, Experiment] = field(default_factory=dict)
     """Experiments it declares."""
-    tables: tuple[str, ...] = ()
-    """Tables of results/tables/ only it fills."""
-    plots: tuple[str, ...] = ()
-    """Plots of results/plots/ only it draws."""
+    tables: Mapping[str, Table] = field(default_factory=dict)
+    """Tables of results/tables/ it fills."""
+    plots: Mapping[str, str] = field(default_factory=dict)
+    """Plots of results/plots/ it draws: name -> `module:function` of (cfg, res, tables, path), where `tables`
+    maps each table's name to its rows."""
     decoders: Mapping[str, str] = field(default_factory=dict)
     """Decoding-time models (pattern -> module): the model's directory holds `guided.json`, and the module's
     `load_for_sampling` / `load_for_scoring` load it for the shared sample and benchmarks stages."""
@@ -143,10 +164,43 @@ CORE = Method(
                 ["models", "model", "data", "sample", "oracle", "evaluate", "benchmarks"]
                 + [s for m in registered() for s in m.sections]
             ),
+            loads=lambda job: report_modules(),
         ),
     ),
-    tables=("toxicity", "detox", "paired", "classification", "oracle", "efficiency"),
-    plots=("tradeoff", "toxicity_hist"),
+    tables={
+        "toxicity": Table(
+            "Toxicity protocol per prompt subset, under every oracle",
+            "attrctl.evaluation.report:toxicity_rows",
+            entry=lambda r: (r["model"], ""),  # detox's columns again, and per subset and oracle
+        ),
+        "detox": Table(
+            "Detoxification vs utility",
+            "attrctl.evaluation.report:detox_rows",
+            entry=lambda r: (r["model"], ""),
+            notes="attrctl.evaluation.report:detox_note",
+        ),
+        "paired": Table(
+            "Each model against base and sft on the same prompts (paired bootstrap)",
+            "attrctl.evaluation.report:paired_rows",
+            entry=lambda r: (r["model"], f"vs_{r['vs']}/"),
+            note="diff = model − reference; ratio = model / reference; an interval that excludes 0 (diff) or 1 "
+            "(ratio) is a difference the data support.",
+        ),
+        "classification": Table(
+            "Toxicity classification next to generation toxicity",
+            "attrctl.evaluation.report:classification_rows",
+            entry=lambda r: (r["model"], ""),
+        ),
+        "oracle": Table(
+            "The trained oracle on held-out ToxiGen statements",
+            "attrctl.evaluation.report:oracle_rows",
+            entry=lambda r: ("oracle", ""),
+        ),
+    },
+    plots={
+        "tradeoff": "attrctl.evaluation.figures:tradeoff",
+        "toxicity_hist": "attrctl.evaluation.figures:toxicity_hist",
+    },
 )
 """The stages every method shares: data, the base model, the oracle, sampling and evaluation, the report."""
 
@@ -167,6 +221,15 @@ def stage(name: str) -> Stage:
         for s in method.stages:
             if s.name == name:
                 return s
+    raise KeyError(f"no method declares a stage {name!r}")
+
+
+def stage_module(name: str) -> str:
+    """The module of a stage's CLI: in its method's package (`attrctl.<method>.stages.<name>`), or a shared
+    stage's (`attrctl.stages.<name>`)."""
+    for method in methods():
+        if any(s.name == name for s in method.stages):
+            return f"attrctl.stages.{name}" if method is CORE else f"attrctl.{method.name}.stages.{name}"
     raise KeyError(f"no method declares a stage {name!r}")
 
 
@@ -197,9 +260,23 @@ def experiment_models(name: str, config: dict[str, Any]) -> list[str]:
     return [m for m in config["models"] if m == "base" or getattr(owner(m), "name", None) in mine]
 
 
-def tables() -> tuple[str, ...]:
-    return tuple(t for m in methods() for t in m.tables)
+def tables() -> dict[str, Table]:
+    """Every table, the shared ones first."""
+    return {name: t for m in methods() for name, t in m.tables.items()}
 
 
-def plots() -> tuple[str, ...]:
-    return tuple(p for m in methods() for p in m.plots)
+def plots() -> dict[str, str]:
+    """Every plot, the shared ones first: name -> `module:function`."""
+    return {name: ref for m in methods() for name, ref in m.plots.items()}
+
+
+def report_modules() -> list[str]:
+    """The modules the report stage imports by name: every table's and plot's functions."""
+    refs = [r for t in tables().values() for r in (t.rows, t.notes) if r] + list(plots().values())
+    return sorted({ref.partition(":")[0] for ref in refs})
+
+
+def resolve(ref: str) -> Callable:
+    """The function a `module:function` reference names (imported now)."""
+    module, _, name = ref.partition(":")
+    return getattr(importlib.import_module(module), name)

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from attrctl.methods import Experiment, Method, Stage, decoder_modules
+from attrctl.methods import Experiment, Method, Stage, Table, decoder_modules
 from attrctl.pipeline import paths
 from attrctl.sections import PositiveInt, Probability, Section, TrainConfig
 
@@ -146,8 +146,18 @@ METHOD = Method(
         ),
         Stage("dglm_sample", ("dglm", "sample", "data.max_prompt_tokens", "seed")),
     ),
-    tables=("dglm",),
-    plots=("dglm_guidance",),
+    tables={
+        "dglm": Table(
+            "DGLM: plug-and-play control by latent classifiers, next to base and NADO-guided decoding",
+            "attrctl.dglm.report:table",
+            entry=lambda r: (r["model"], "dglm/"),
+            note="Estimates [95% bootstrap interval over prompts]; *_vs_base: paired difference (model − base) on the "
+            "same prompts and ratio; positive_sentiment: share of samples VADER scores positive; proposal_cosine: the "
+            "proposal's embedding against the text's.",
+            notes="attrctl.dglm.report:note",
+        )
+    },
+    plots={"dglm_guidance": "attrctl.dglm.report:guidance"},
     experiments={
         "dglm": Experiment(
             tables=("dglm", "paired", "toxicity"),

@@ -114,3 +114,16 @@ def guidance_plot(cfg: Config, table: list[dict], path: Path) -> None:
         ylabel="conditional perplexity under the base model",
         title="DGLM: toxicity guidance scale against fluency",
     )
+
+
+def table(cfg: Config, res) -> list[dict]:
+    """The DGLM table's rows from the report's results."""
+    return rows(cfg, cfg.models, res)
+
+
+def note(cfg: Config, res) -> str:
+    return classifier_note(res.dglm.get("classifiers", {}), res.dglm.get("decoder", {}))
+
+
+def guidance(cfg: Config, res, tables: dict[str, list[dict]], path: Path) -> None:
+    guidance_plot(cfg, tables["dglm"], path)

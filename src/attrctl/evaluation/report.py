@@ -18,32 +18,9 @@ from attrctl import stats
 from attrctl.config import Config
 from attrctl.evaluation import benchmarks
 from attrctl.evaluation.toxicity import TOXICITY_METRICS, per_prompt
-from attrctl.finetune import schedule
+from attrctl.oracles import names
 
 OTHER_COLUMNS = ["cond_ppl", "dist_1", "dist_2", "dist_3"]
-NADO_COLUMNS = [
-    "nado_auroc",
-    "nado_auroc_ci_lo",
-    "nado_auroc_ci_hi",
-    "nado_auroc_prompt_only",
-    "nado_auroc_within_prompt",
-    "nado_ece",
-    "nado_brier",
-    "nado_consistency_gap",
-    "nado_r_x_mean",
-    "nado_target_mean",
-    "nado_success_rate",
-    "nado_train_loss_final",
-]
-TNT_COLUMNS = [
-    "greedy_toxicity_rate",
-    "flagged_removed",
-    "bleu_to_original",
-    "disfluency_repeats",
-    "disfluency_question_runs",
-    "disfluency_non_words",
-    "kl_to_original",
-]
 
 
 @dataclass
@@ -88,8 +65,9 @@ def with_ci(metrics: dict, name: str) -> dict[str, float]:
     return {k: metrics.get(k, math.nan) for k in (name, f"{name}_ci_lo", f"{name}_ci_hi")}
 
 
-def toxicity_rows(cfg: Config, res: Results, oracles: list[str]) -> list[dict]:
+def toxicity_rows(cfg: Config, res: Results, oracles: list[str] | None = None) -> list[dict]:
     """The toxicity protocol per model, overall and per prompt subset, under every oracle."""
+    oracles = oracles or names(cfg.oracle)
     subsets = sorted({k.split("/", 1)[0] for m in res.toxicity.values() for k in m if k.count("/") == 1} - set(oracles))
     table = []
     for model in cfg.models:
@@ -103,9 +81,10 @@ def toxicity_rows(cfg: Config, res: Results, oracles: list[str]) -> list[dict]:
     return table
 
 
-def detox_rows(cfg: Config, res: Results, oracles: list[str]) -> list[dict]:
+def detox_rows(cfg: Config, res: Results, oracles: list[str] | None = None) -> list[dict]:
     """The main table: the toxicity protocol (and the second oracle's toxicity probability), fluency, diversity,
     each benchmark and their average, per model."""
+    oracles = oracles or names(cfg.oracle)
     table = []
     for model in cfg.models:
         if model not in res.toxicity and model not in res.lm_eval:
@@ -121,10 +100,11 @@ def detox_rows(cfg: Config, res: Results, oracles: list[str]) -> list[dict]:
     return table
 
 
-def paired_rows(cfg: Config, res: Results, oracles: list[str]) -> list[dict]:
+def paired_rows(cfg: Config, res: Results, oracles: list[str] | None = None) -> list[dict]:
     """Each model against `base` and against `sft` on the same eval prompts (paired bootstrap): the difference
     and ratio of toxicity probability under every oracle, the difference of the benchmark average (over the same
     items) and of toxicity-classification accuracy."""
+    oracles = oracles or names(cfg.oracle)
     table = []
     for ref in ("base", "sft"):
         if ref not in res.annotations:
@@ -163,9 +143,10 @@ def _paired_benchmarks(cfg: Config, mine: dict, theirs: dict) -> dict[str, float
     return out
 
 
-def nado_rows(res: Results) -> list[dict]:
-    """NADO diagnostics, one row per NADO (iteration x schedule)."""
-    return [{"nado": n, **{c: m.get(c, math.nan) for c in NADO_COLUMNS}} for n, m in sorted(res.nado.items())]
+def detox_note(cfg: Config, res: Results) -> str:
+    found = names(cfg.oracle)
+    second = f" (second oracle: {found[1]})" if len(found) > 1 else ""
+    return f"Oracle: {found[0]}{second}. Values: estimate [95% bootstrap interval over prompts or items]."
 
 
 def classification_rows(cfg: Config, res: Results) -> list[dict]:
@@ -184,86 +165,6 @@ def classification_rows(cfg: Config, res: Results) -> list[dict]:
     return table
 
 
-def efficiency_rows(cfg: Config, res: Results) -> list[dict]:
-    """Wall time and tokens/s of each job of the schedules, and the critical path of each DAG: sequential runs
-    sample -> NADO -> fine-tune K times (3K jobs); parallel runs iteration 1 so, then each later iteration's three
-    jobs side by side (K + 2 jobs), so its critical path takes the slowest of the three. `job_seconds` and
-    `peak_rss_mb` come from Snakemake's benchmark files (start-up included) when the run was Snakemake's."""
-    iterations = cfg.nado_reg.iterations
-
-    def row(schedule_name, k, job, rule, name, seconds, tps):
-        bench = res.benchmarks.get(f"{rule}/{name}", {})
-        return {
-            "schedule": schedule_name,
-            "iteration": k,
-            "job": job,
-            "seconds": seconds,
-            "tokens_per_s": tps,
-            "job_seconds": bench.get("s", math.nan),
-            "peak_rss_mb": bench.get("max_rss", math.nan),
-        }
-
-    rows = []
-    for name in schedule.SCHEDULES:
-        if schedule.PREFIX[name] not in cfg.models:
-            continue
-        total = 0.0
-        for k in range(1, iterations + 1):
-            model, split = schedule.sample_source(name, k, iterations)
-            lm, nado = schedule.lm(name, k, iterations), schedule.nado(name, k)
-            timing, train = res.timing.get((model, split), {}), res.train.get(lm, {})
-            jobs = [
-                row(
-                    name,
-                    k,
-                    f"sample {model}/{split}",
-                    "sample",
-                    f"{model}-{split}",
-                    timing.get("sample_seconds", math.nan),
-                    timing.get("sample_tokens_per_s", math.nan),
-                ),
-                row(
-                    name,
-                    k,
-                    f"train NADO {nado}",
-                    "train_nado",
-                    nado,
-                    res.nado.get(nado, {}).get("nado_train_seconds", math.nan),
-                    math.nan,
-                ),
-                row(
-                    name,
-                    k,
-                    f"finetune {lm}",
-                    "finetune",
-                    lm,
-                    train.get("train_seconds", math.nan),
-                    train.get("train_tokens_per_s", math.nan),
-                ),
-            ]
-            rows += jobs
-            times = [j["seconds"] for j in jobs]
-            total += max(times) if (name == "parallel" and k > 1) else sum(times)
-        length = 3 * iterations if name == "sequential" else 3 + (iterations - 1)
-        rows.append(row(name, "all", f"critical path ({length} jobs)", "", "", total, math.nan))
-    for model in cfg.models:
-        if model == "rl" or schedule.is_single_run(model):
-            m = res.train.get(model, {})
-            rule = "rl" if model == "rl" else "finetune"
-            rows.append(
-                row(
-                    "single run",
-                    "all",
-                    f"finetune {model}",
-                    rule,
-                    model if rule == "finetune" else "",
-                    m.get("train_seconds", math.nan),
-                    m.get("train_tokens_per_s", math.nan),
-                )
-            )
-    return rows
-
-
 def training_rows(res: Results) -> list[dict]:
     """Every trained component's per-step loss: the data of DVC's training-curve plot."""
     curves = {**res.train, **{f"nado:{n}": m for n, m in res.nado.items()}}
@@ -279,65 +180,19 @@ def reliability_rows(res: Results) -> list[dict]:
     return [{"nado": n, **b} for n, m in sorted(res.nado.items()) for b in m.get("reliability", [])]
 
 
-SUMMARY_NAMES = {  # table -> where a row's numbers go in `dvc metrics show`: (entry, key prefix)
-    "detox": lambda r: (r["model"], ""),
-    "toxicity": lambda r: (r["model"], ""),  # detox's columns again, and per subset and oracle
-    "classification": lambda r: (r["model"], ""),
-    "paired": lambda r: (r["model"], f"vs_{r['vs']}/"),
-    "tnt": lambda r: (r["model"], "tnt/"),
-    "l3m": lambda r: (r["model"], f"l3m/{r['constraint']}/"),
-    "dglm": lambda r: (r["model"], "dglm/"),
-    "nado": lambda r: (f"nado:{r['nado']}", ""),
-    "oracle": lambda r: ("oracle", ""),
-    "efficiency": lambda r: ("efficiency", f"{r['schedule']}/{r['iteration']}/{r['job']}/"),
-}
-
-
 def summary(tables: dict[str, list[dict]]) -> dict[str, dict[str, float]]:
     """Every number of every table, nested entry (a model, a NADO, the oracle, efficiency) -> metric, intervals
-    included: `dvc metrics show`, and the columns of `dvc exp show`."""
+    included: `dvc metrics show`, and the columns of `dvc exp show`. Each table's declaration
+    (attrctl.methods.Table.entry) says where its rows go."""
+    from attrctl import methods
+
+    specs = methods.tables()
     out: dict[str, dict[str, float]] = {}
     for name, rows in tables.items():
         for row in rows:
-            entry, prefix = SUMMARY_NAMES[name](row)
+            entry, prefix = specs[name].entry(row)
             out.setdefault(entry, {}).update({prefix + k: v for k, v in flat_numbers(row).items()})
     return out
-
-
-def kl_rows(cfg: Config, res: Results) -> list[dict]:
-    """KL(p ‖ q*) on held-out prefixes before and after each iteration's fine-tuning, per schedule."""
-    rows = []
-    for name in schedule.SCHEDULES:
-        if schedule.PREFIX[name] not in cfg.models:
-            continue
-        for k in range(1, cfg.nado_reg.iterations + 1):
-            m = res.train.get(schedule.lm(name, k, cfg.nado_reg.iterations))
-            if m:
-                rows.append(
-                    {
-                        "schedule": name,
-                        "iteration": k,
-                        "before": m.get("kl_to_qstar_before", math.nan),
-                        "after": m.get("kl_to_qstar_after", math.nan),
-                    }
-                )
-    return rows
-
-
-def tnt_rows(cfg: Config, res: Results) -> list[dict]:
-    """The TNT measures for the base model and every TNT model (each loss at the tables' α and the sweep)."""
-    from attrctl.tnt.data import model_names, parse_name
-
-    table = []
-    for name in ["base", *model_names(cfg.tnt.losses, cfg.tnt.sweep)]:
-        if name not in res.tnt:
-            continue
-        loss, alpha = parse_name(name) if name != "base" else ("–", math.nan)
-        alpha = cfg.tnt.alpha if alpha is None else alpha
-        table.append(
-            {"model": name, "loss": loss, "alpha": alpha, **{c: res.tnt[name].get(c, math.nan) for c in TNT_COLUMNS}}
-        )
-    return table
 
 
 def oracle_rows(cfg: Config, res: Results) -> list[dict]:

@@ -10,7 +10,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from attrctl.finetune import schedule
-from attrctl.methods import Job, Method, Stage
+from attrctl.methods import Job, Method, Stage, Table
 from attrctl.pipeline import paths
 from attrctl.sections import PositiveInt, Probability, Section, TrainConfig
 
@@ -175,7 +175,14 @@ METHOD = Method(
         Stage("finetune", finetune_params, training=True),
         Stage("rl", ("rl", "oracle", "sample.top_p", "sample.temperature", "seed"), training=True),
     ),
-    plots=("lambda_sweep", "nado_reg_kl"),
+    tables={
+        "efficiency": Table(
+            "Wall time per job; critical path of the schedules",
+            "attrctl.finetune.report:efficiency_rows",
+            entry=lambda r: ("efficiency", f"{r['schedule']}/{r['iteration']}/{r['job']}/"),
+        )
+    },
+    plots={"lambda_sweep": "attrctl.finetune.report:lambda_sweep", "nado_reg_kl": "attrctl.finetune.report:kl_plot"},
     check=check,
     priority=priority,
     report_inputs=report_inputs,

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from attrctl.methods import Experiment, Method, Stage
+from attrctl.methods import Experiment, Method, Stage, Table
 from attrctl.pipeline import paths
 from attrctl.sections import PositiveInt, Section
 
@@ -106,8 +106,15 @@ METHOD = Method(
         ),
         Stage("task_ppl"),
     ),
-    tables=("l3m",),
-    plots=("l3m_lengths", "l3m_multipliers"),
+    tables={
+        "l3m": Table(
+            "L3M: average constraints on held-out prompts, task perplexity, response lengths",
+            "attrctl.l3m.report:table",
+            entry=lambda r: (r["model"], f"l3m/{r['constraint']}/"),
+            note="measured: mean over eval prompts [95% interval]; met: the whole interval on the bound's side.",
+        )
+    },
+    plots={"l3m_lengths": "attrctl.l3m.report:lengths", "l3m_multipliers": "attrctl.l3m.report:multipliers"},
     experiments={
         "l3m": Experiment(
             tables=("l3m", "detox", "paired", "toxicity"),

@@ -17,7 +17,7 @@ B′ is evaluated at a running estimate of ĉ_j (an exponential moving average o
 `l3m.smoothing`); the gradient's direction is this batch's. From 16 samples a step (fb4626d; 32 now) the
 mini-batch ĉ of a length swung by ±0.5: once μ is small a violating batch lands on the barrier's linear part,
 slope 1/μ (333 at μ = 0.003), and the multiplier spikes (seen in l3m_multipliers.png). The running estimate is
-saved with the training checkpoint. L_task is trained as sft is (attrctl.stages.l3m_train), so a met
+saved with the training checkpoint. L_task is trained as sft is (attrctl.l3m.stages.l3m_train), so a met
 constraint costs what the table's task perplexity against sft's says.
 
 The response whose length is bounded is its first sentence (attrctl.l3m.constraints).

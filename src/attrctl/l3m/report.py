@@ -124,3 +124,16 @@ def multipliers_plot(histories: dict[str, list[dict]], path: Path) -> None:
         top.legend(fontsize=7)
     top.set_title("L3M: Lagrange-multiplier estimates and constraint values over training")
     save(fig, path)
+
+
+def table(cfg: Config, res) -> list[dict]:
+    """The L3M table's rows from the report's results."""
+    return rows(cfg, cfg.models, res.annotations, res.task_ppl)
+
+
+def lengths(cfg: Config, res, tables: dict[str, list[dict]], path: Path) -> None:
+    lengths_plot(cfg, res.annotations, path)
+
+
+def multipliers(cfg: Config, res, tables: dict[str, list[dict]], path: Path) -> None:
+    multipliers_plot({m: t.get("history", []) for m, t in res.train.items() if m.startswith("l3m_")}, path)

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from attrctl.methods import Experiment, Method, Stage
+from attrctl.methods import Experiment, Method, Stage, Table
 from attrctl.sections import PositiveInt, Probability, Section, TrainConfig
 
 
@@ -65,7 +65,13 @@ METHOD = Method(
         ),
         Stage("nado_decode", ("nado.delta", "nado.decode_strength")),
     ),
-    tables=("nado",),
+    tables={
+        "nado": Table(
+            "NADO diagnostics on fresh samples of held-out prompts",
+            "attrctl.nado.report:rows",
+            entry=lambda r: (f"nado:{r['nado']}", ""),
+        )
+    },
     experiments={
         "nado": Experiment(
             tables=("detox", "paired", "toxicity", "classification", "nado", "oracle", "efficiency"),

@@ -18,6 +18,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from attrctl import methods
 from attrctl.pipeline import paths
 
 HEADER = """\
@@ -135,7 +136,7 @@ def metrics_and_plots() -> str:
         "      y: loss",
         "      title: Training loss per step",
     ]
-    lines += [f"  - {paths.plot(name)}" for name in paths.PLOTS]
+    lines += [f"  - {paths.plot(name)}" for name in methods.plots()]
     return "\n".join(lines) + "\n"
 
 

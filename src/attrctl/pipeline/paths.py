@@ -21,17 +21,6 @@ README = f"{RESULTS}/README.md"
 SUMMARY = f"{RESULTS}/metrics.json"  # every table number, model -> metric: DVC's `metrics:` (dvc metrics show)
 BENCHMARKS = f"{RESULTS}/benchmarks"
 
-TABLES = ("toxicity", "detox", "paired", "classification", "nado", "oracle", "tnt", "l3m", "dglm", "efficiency")
-PLOTS = (
-    "tradeoff",
-    "lambda_sweep",
-    "toxicity_hist",
-    "nado_reg_kl",
-    "tnt_tradeoff",
-    "l3m_lengths",
-    "l3m_multipliers",
-    "dglm_guidance",
-)
 PLOT_DATA = ("training", "reliability")
 
 

@@ -49,7 +49,7 @@ def commands(config: dict[str, Any]) -> Callable[[str], str]:
 
     def command(stage: str) -> str:
         launcher = config["runtime"]["launcher"] if methods.stage(stage).training else "python"
-        return f"{launcher} -m attrctl.stages.{stage} --params params.yaml --log-file {{log}}"
+        return f"{launcher} -m {methods.stage_module(stage)} --params params.yaml --log-file {{log}}"
 
     return command
 
@@ -96,7 +96,7 @@ def code(stage: str, job: Job | None = None) -> list[str]:
     """The code one job of `stage` runs: the stage's CLI and every attrctl module it imports, transitively (at
     the top or inside functions), plus the modules its method loads by name for this job (a decoding-time
     model's loader). Files, repo-relative: editing a module re-runs exactly the jobs that import it."""
-    todo = [f"attrctl.stages.{stage}", *methods.stage(stage).modules(job)]
+    todo = [methods.stage_module(stage), *methods.stage(stage).modules(job)]
     seen, files = set(), set()
     while todo:
         module = todo.pop()

@@ -7,7 +7,7 @@ from typing import Any, Literal, get_args
 
 from pydantic import Field, model_validator
 
-from attrctl.methods import Experiment, Method, Stage
+from attrctl.methods import Experiment, Method, Stage, Table
 from attrctl.pipeline import paths
 from attrctl.sections import PositiveInt, Probability, Section, TrainConfig
 
@@ -81,8 +81,14 @@ METHOD = Method(
         Stage("tnt_train", ("tnt", "seed"), training=True),
         Stage("tnt_eval"),
     ),
-    tables=("tnt",),
-    plots=("tnt_tradeoff",),
+    tables={
+        "tnt": Table(
+            "Targeted Negative Training: greedy toxicity, fidelity to the base model",
+            "attrctl.tnt.report:rows",
+            entry=lambda r: (r["model"], "tnt/"),
+        )
+    },
+    plots={"tnt_tradeoff": "attrctl.tnt.report:tradeoff"},
     experiments={
         "tnt": Experiment(
             tables=("detox", "paired", "toxicity", "oracle", "tnt"),

@@ -1,0 +1,1 @@
+"""The dglm stages' CLIs: `python -m attrctl.dglm.stages.<stage>`."""

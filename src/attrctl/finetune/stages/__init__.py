@@ -1,0 +1,1 @@
+"""The finetune stages' CLIs: `python -m attrctl.finetune.stages.<stage>`."""

@@ -1,0 +1,1 @@
+"""The nado stages' CLIs: `python -m attrctl.nado.stages.<stage>`."""

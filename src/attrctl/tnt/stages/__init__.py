@@ -1,0 +1,1 @@
+"""The tnt stages' CLIs: `python -m attrctl.tnt.stages.<stage>`."""
