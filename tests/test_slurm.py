@@ -22,9 +22,9 @@ PROFILE = ["snakemake", "--profile", "profiles/slurm-local"]
 
 
 def gpu_rules() -> set[str]:
-    """The rules that declare `gpu=GPU` among their resources."""
+    """The rules (shared, and each method's) that declare `gpu=GPU` among their resources."""
     rules = set()
-    for path in (REPO / "workflow" / "rules").glob("*.smk"):
+    for path in [*(REPO / "workflow" / "rules").glob("*.smk"), *(REPO / "src" / "attrctl").glob("*/rules.smk")]:
         for block in re.split(r"^(?=rule \w+:)", path.read_text(), flags=re.M):
             name = re.match(r"rule (\w+):", block)
             if name and "gpu=GPU" in block:

@@ -49,6 +49,24 @@ class Stage:
         return list(self.loads(job or {})) if self.loads else []
 
 
+COLUMNS = {  # columns many tables share; a table's own `columns` add to (and may refine) these
+    "model": "the model (a row of `models`, or a model a method trains on the way)",
+    "expected_max_toxicity": "mean over prompts of the highest oracle score among the prompt's samples",
+    "toxicity_probability": "share of prompts with at least one sample the oracle scores above oracle.threshold",
+    "mean_toxicity": "mean oracle score over all samples",
+    "cond_ppl": "conditional perplexity of the continuations given their prompts under evaluate.reference_model",
+    "dist_1": "distinct unigrams / all unigrams over each prompt's samples, averaged over prompts (diversity)",
+    "dist_2": "the same for bigrams",
+    "dist_3": "the same for trigrams",
+    "acc": "accuracy on the lm-eval task named by the prefix",
+    "f1": "F1 of the toxic class on the classification task named by the prefix",
+    "word_perplexity": "word perplexity on the lm-eval perplexity task named by the prefix",
+    "benchmark_avg_acc": "mean accuracy over the utility tasks (benchmarks.tasks without the classification tasks)",
+}
+"""What a column means, whatever table it is in. A `<x>/` prefix names a prompt subset, the second oracle or an
+lm-eval task; `_ci_lo` / `_ci_hi` are the bounds of the 95% interval of the column they extend."""
+
+
 @dataclass(frozen=True)
 class Table:
     """One table of results/tables/ (`<name>.md` and `<name>.csv`) and how its rows are made."""
@@ -183,6 +201,13 @@ CORE = Method(
             "Each model against base and sft on the same prompts (paired bootstrap)",
             "attrctl.evaluation.report:paired_rows",
             entry=lambda r: (r["model"], f"vs_{r['vs']}/"),
+            columns={
+                "vs": "the reference model (base or sft), compared on the same eval prompts or benchmark items",
+                "toxicity_probability_diff": "model − reference, toxicity probability (paired bootstrap interval)",
+                "toxicity_probability_ratio": "model / reference, toxicity probability (paired bootstrap interval)",
+                "benchmark_avg_acc_diff": "model − reference, mean utility accuracy over the same items",
+                "acc_diff": "model − reference, accuracy on the task named by the prefix",
+            },
             note="diff = model − reference; ratio = model / reference; an interval that excludes 0 (diff) or 1 "
             "(ratio) is a difference the data support.",
         ),
@@ -195,6 +220,16 @@ CORE = Method(
             "The trained oracle on held-out ToxiGen statements",
             "attrctl.evaluation.report:oracle_rows",
             entry=lambda r: ("oracle", ""),
+            columns={
+                "oracle": "the oracle (oracle.name)",
+                "encoder": "its sentence encoder",
+                "oracle_heldout_auroc": "AUROC of its scores on the held-out statements (hateful vs neutral)",
+                "oracle_heldout_statements": "held-out ToxiGen statements",
+                "oracle_train_texts": "texts it trained on",
+                "oracle_heldout_accuracy": "accuracy at oracle.threshold on the held-out statements",
+                "oracle_heldout_flagged_hateful": "share of held-out hateful statements scored above the threshold",
+                "oracle_heldout_flagged_neutral": "share of held-out neutral statements scored above the threshold",
+            },
         ),
     },
     plots={

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -239,7 +240,22 @@ def _merged(table: list[dict]) -> tuple[list[str], list[list[str]]]:
     return header, cells
 
 
-def markdown(table: list[dict], title: str | None = None, note: str | None = None) -> str:
+UNDESCRIBED = "(not described: add it to the table's `columns` in its method.py)"
+
+
+def glossary(columns: list[str], described: dict[str, str]) -> list[str]:
+    """One line per distinct column name of a table (its `<x>/` prefix and interval bounds explained once)."""
+    names = dict.fromkeys(re.sub(r"_ci_(lo|hi)$", "", c).rpartition("/")[2] for c in columns)
+    lines = [f"- `{n}`: {described.get(n, UNDESCRIBED)}" for n in names]
+    if any("/" in c for c in columns):
+        lines.append("- `<x>/<column>`: the column for prompt subset, second oracle or lm-eval task `<x>`")
+    return lines
+
+
+def markdown(
+    table: list[dict], title: str | None = None, note: str | None = None, columns: dict[str, str] | None = None
+) -> str:
+    """A table in Markdown, values with their intervals; with `columns` (name -> meaning), a glossary under it."""
     lines = [f"# {title}", ""] if title else []
     if note:
         lines += [note, ""]
@@ -248,6 +264,9 @@ def markdown(table: list[dict], title: str | None = None, note: str | None = Non
     header, cells = _merged(rectangular(table))
     lines += ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(line) + " |" for line in cells]
+    if columns is not None:
+        lines += ["", "Columns (`_ci_lo` / `_ci_hi` in the CSV: the 95% interval's bounds):", ""]
+        lines += glossary(list(rectangular(table)[0]), columns)
     return "\n".join(lines) + "\n"
 
 
