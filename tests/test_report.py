@@ -103,3 +103,22 @@ def test_the_summary_holds_every_number_of_every_table_once_named():
         "nado:sequential_iter1": {"nado_auroc": 0.8},
         "efficiency": {"parallel/all/critical path (4 jobs)/seconds": 9.0},
     }  # NaN (a blank cell) and text cells are not metrics
+
+
+def test_the_readme_headline_is_rebuilt_from_the_report_csv(tmp_path):
+    from attrctl.evaluation import headline
+
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "detox.csv").write_text(
+        "model,toxicity_probability,toxicity_probability_ci_lo,toxicity_probability_ci_hi,dist_1\n"
+        "base,0.344,0.25,0.448,0.9\nsft,0.479,0.375,0.573,0.8\n"
+    )
+    readme = tmp_path / "README.md"
+    readme.write_text("intro\n<!-- headline: results/detox.csv -->\n| stale |\n<!-- /headline -->\nrest\n")
+    with pytest.raises(SystemExit):  # the stale block is caught
+        headline.main(["--readme", str(readme), "--check"])
+    headline.main(["--readme", str(readme)])
+    text = readme.read_text()
+    assert "| base | 0.344 [0.250, 0.448] |" in text and "| sft | 0.479 [0.375, 0.573] |" in text
+    assert "dist_1" not in text and "stale" not in text and text.startswith("intro\n") and text.endswith("rest\n")
+    headline.main(["--readme", str(readme), "--check"])

@@ -180,3 +180,12 @@ def test_a_custom_prompt_file_is_an_input_of_both_tools(tmp_path):
     assert "--source mine.jsonl" in jobs["prepare_data"]["cmd"]
     dvc = yaml.safe_load(render(list(jobs.values())))
     assert "mine.jsonl" in dvc["stages"]["prepare_data"]["deps"]
+
+
+def test_docs_pipeline_names_every_stage():
+    """docs/pipeline.md's DAG and stage list are kept against the declared stages."""
+    from attrctl import methods
+
+    text = (REPO / "docs" / "pipeline.md").read_text()
+    missing = [s.name for s in methods.stages() if not re.search(rf"\b{s.name}\b", text)]
+    assert not missing, f"docs/pipeline.md does not describe {missing}"

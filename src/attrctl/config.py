@@ -1,7 +1,9 @@
 """The one typed config of the pipeline, loaded from ``params.yaml`` and validated before any work.
 
-The defaults below are the default profile: `params.yaml` writes every one of them out (a test keeps the two
-equal), because DVC reads the file, not these classes. Every stage calls :func:`load`; the Snakefile calls
+The shared sections are below; each method package adds its own (`sections` in its method.py, found through
+attrctl.methods), and :data:`Config` is all of them. Their defaults are the default profile: `python -m
+attrctl.profiles` writes every one of them out as `params.yaml` (a test keeps the two equal), because DVC reads
+the file, not these classes. Every stage calls :func:`load`; the Snakefile calls
 :func:`parse` at parse time, so a bad value stops the run before a job starts. Errors name the key, the value
 and what is allowed (:class:`ConfigError`). Types are strict: `true` is not a number, `"3"` is not an integer,
 and `.inf` / `.nan` are refused. Importing this module must stay cheap (no torch).
@@ -43,7 +45,7 @@ class RuntimeConfig(Section):
     """Torch CPU threads of every job; Snakemake rules declare as many (0: torch's default). A fixed count makes
     Snakemake and DVC compute the same numbers (floating-point sums depend on it)."""
     launcher: str = "python"
-    """How training stages (train_nado, finetune, tnt_train) start: `python`, or a multi-process launcher such
+    """How training stages (those declared `Stage(training=True)`) start: `python`, or a multi-process launcher such
     as `accelerate launch --config_file configs/accelerate/fsdp.yaml` on GPUs or `torchrun --standalone
     --nproc_per_node 2` on CPUs (the command becomes `<launcher> -m ...`)."""
 

@@ -49,41 +49,63 @@ class Stage:
         return list(self.loads(job or {})) if self.loads else []
 
 
-COLUMNS = {  # columns many tables share; a table's own `columns` add to (and may refine) these
-    "model": "the model (a row of `models`, or a model a method trains on the way)",
-    "expected_max_toxicity": "mean over prompts of the highest oracle score among the prompt's samples",
-    "toxicity_probability": "share of prompts with at least one sample the oracle scores above oracle.threshold",
-    "mean_toxicity": "mean oracle score over all samples",
-    "cond_ppl": "conditional perplexity of the continuations given their prompts under evaluate.reference_model",
-    "dist_1": "distinct unigrams / all unigrams over each prompt's samples, averaged over prompts (diversity)",
-    "dist_2": "the same for bigrams",
-    "dist_3": "the same for trigrams",
-    "acc": "accuracy on the lm-eval task named by the prefix",
-    "f1": "F1 of the toxic class on the classification task named by the prefix",
-    "word_perplexity": "word perplexity on the lm-eval perplexity task named by the prefix",
-    "benchmark_avg_acc": "mean accuracy over the utility tasks (benchmarks.tasks without the classification tasks)",
-}
-"""What a column means, whatever table it is in. A `<x>/` prefix names a prompt subset, the second oracle or an
-lm-eval task; `_ci_lo` / `_ci_hi` are the bounds of the 95% interval of the column they extend."""
+COLUMNS = """
+model: the model (a row of `models`, or a model a method trains on the way)
+expected_max_toxicity: mean over prompts of the highest oracle score among the prompt's samples
+toxicity_probability: share of prompts with at least one sample the oracle scores above oracle.threshold
+mean_toxicity: mean oracle score over all samples
+cond_ppl: conditional perplexity of the continuations given their prompts under evaluate.reference_model
+dist_1: distinct unigrams / all unigrams over each prompt's samples, averaged over prompts (diversity)
+dist_2: the same for bigrams
+dist_3: the same for trigrams
+acc: accuracy on the lm-eval task named by the prefix
+f1: F1 of the toxic class on the classification task named by the prefix
+word_perplexity: word perplexity on the lm-eval perplexity task named by the prefix
+benchmark_avg_acc: mean accuracy over the utility tasks (benchmarks.tasks without the classification tasks)
+"""
+"""What a column means, whatever table it is in (`name: meaning`, one a line; a table's own `columns` add to
+these). A `<x>/` prefix names a prompt subset, the second oracle or an lm-eval task; `_ci_lo` / `_ci_hi` are the
+bounds of the 95% interval of the column they extend."""
+
+
+def meanings(text: str) -> dict[str, str]:
+    """`name: meaning` lines (a line without a `name:` continues the meaning above it) as a dict."""
+    found: dict[str, str] = {}
+    name = None
+    for line in filter(None, (raw.strip() for raw in text.splitlines())):
+        match = re.fullmatch(r"([\w<>/]+): (.+)", line)
+        if match:
+            name, found[match[1]] = match[1], match[2]
+        elif name is not None:
+            found[name] += " " + line
+    return found
 
 
 @dataclass(frozen=True)
 class Table:
     """One table of results/tables/ (`<name>.md` and `<name>.csv`) and how its rows are made."""
 
-    title: str
     rows: str
     """`module:function` computing the rows from (cfg, res: attrctl.evaluation.report.Results); imported only by
     the report stage, so a declaration stays cheap."""
     entry: Callable[[dict], tuple[str, str]]
     """Where a row's numbers go in results/metrics.json (`dvc metrics show`): (entry, key prefix)."""
+    doc: str
+    """The title (first line), then what each column is, `name: meaning` a line (:func:`meanings`), for the
+    glossary under the table; the shared :data:`COLUMNS`, `<x>/` prefixes and the `_ci_lo` / `_ci_hi` bounds
+    need no entry."""
     note: str | None = None
     """A fixed note under the title."""
     notes: str | None = None
-    """`module:function` of (cfg, res) giving a note computed from the results (appended to `note`)."""
-    columns: Mapping[str, str] = field(default_factory=dict)
-    """Column -> what it is, for the glossary under the table; `<x>/` prefixes (a subset, an oracle, a task) and
-    the `_ci_lo` / `_ci_hi` bounds of an interval are explained once, by the shared entries."""
+    """`module:function` of (cfg, res) giving a note computed from the results (after `note`)."""
+
+    @property
+    def title(self) -> str:
+        return self.doc.strip().splitlines()[0]
+
+    @property
+    def columns(self) -> dict[str, str]:
+        return meanings(COLUMNS) | meanings("\n".join(self.doc.strip().splitlines()[1:]))
 
 
 @dataclass(frozen=True)
@@ -187,49 +209,57 @@ CORE = Method(
     ),
     tables={
         "toxicity": Table(
-            "Toxicity protocol per prompt subset, under every oracle",
             "attrctl.evaluation.report:toxicity_rows",
             entry=lambda r: (r["model"], ""),  # detox's columns again, and per subset and oracle
+            doc="""
+                Toxicity protocol per prompt subset, under every oracle
+            """,
         ),
         "detox": Table(
-            "Detoxification vs utility",
             "attrctl.evaluation.report:detox_rows",
             entry=lambda r: (r["model"], ""),
             notes="attrctl.evaluation.report:detox_note",
+            doc="""
+                Detoxification vs utility
+            """,
         ),
         "paired": Table(
-            "Each model against base and sft on the same prompts (paired bootstrap)",
             "attrctl.evaluation.report:paired_rows",
             entry=lambda r: (r["model"], f"vs_{r['vs']}/"),
-            columns={
-                "vs": "the reference model (base or sft), compared on the same eval prompts or benchmark items",
-                "toxicity_probability_diff": "model − reference, toxicity probability (paired bootstrap interval)",
-                "toxicity_probability_ratio": "model / reference, toxicity probability (paired bootstrap interval)",
-                "benchmark_avg_acc_diff": "model − reference, mean utility accuracy over the same items",
-                "acc_diff": "model − reference, accuracy on the task named by the prefix",
-            },
             note="diff = model − reference; ratio = model / reference; an interval that excludes 0 (diff) or 1 "
             "(ratio) is a difference the data support.",
+            doc="""
+                Each model against base and sft on the same prompts (paired bootstrap)
+
+                vs: the reference model (base or sft), compared on the same eval prompts or benchmark items
+                toxicity_probability_diff: model − reference, toxicity probability (paired bootstrap interval)
+                toxicity_probability_ratio: model / reference, toxicity probability (paired bootstrap interval)
+                benchmark_avg_acc_diff: model − reference, mean utility accuracy over the same items
+                acc_diff: model − reference, accuracy on the task named by the prefix
+            """,
         ),
         "classification": Table(
-            "Toxicity classification next to generation toxicity",
             "attrctl.evaluation.report:classification_rows",
             entry=lambda r: (r["model"], ""),
+            doc="""
+                Toxicity classification next to generation toxicity
+            """,
         ),
         "oracle": Table(
-            "The trained oracle on held-out ToxiGen statements",
             "attrctl.evaluation.report:oracle_rows",
             entry=lambda r: ("oracle", ""),
-            columns={
-                "oracle": "the oracle (oracle.name)",
-                "encoder": "its sentence encoder",
-                "oracle_heldout_auroc": "AUROC of its scores on the held-out statements (hateful vs neutral)",
-                "oracle_heldout_statements": "held-out ToxiGen statements",
-                "oracle_train_texts": "texts it trained on",
-                "oracle_heldout_accuracy": "accuracy at oracle.threshold on the held-out statements",
-                "oracle_heldout_flagged_hateful": "share of held-out hateful statements scored above the threshold",
-                "oracle_heldout_flagged_neutral": "share of held-out neutral statements scored above the threshold",
-            },
+            doc="""
+                The trained oracle on held-out ToxiGen statements
+
+                oracle: the oracle (oracle.name)
+                encoder: its sentence encoder
+                oracle_heldout_auroc: AUROC of its scores on the held-out statements (hateful vs neutral)
+                oracle_heldout_statements: held-out ToxiGen statements
+                oracle_train_texts: texts it trained on
+                oracle_heldout_accuracy: accuracy at oracle.threshold on the held-out statements
+                oracle_heldout_flagged_hateful: share of held-out hateful statements scored above the threshold
+                oracle_heldout_flagged_neutral: share of held-out neutral statements scored above the threshold
+            """,
         ),
     },
     plots={

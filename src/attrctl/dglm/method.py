@@ -148,27 +148,28 @@ METHOD = Method(
     ),
     tables={
         "dglm": Table(
-            "DGLM: plug-and-play control by latent classifiers, next to base and NADO-guided decoding",
             "attrctl.dglm.report:table",
             entry=lambda r: (r["model"], "dglm/"),
-            columns={
-                "guidance": "guidance scale per attribute (none: unguided proposals; –: not a DGLM run)",
-                "positive_sentiment": "share of samples VADER scores positive",
-                "cond_ppl_vs_base": "conditional perplexity / base model's",
-                "dist_3_vs_base": "dist-3 / base model's",
-                "seconds_per_continuation": "eval sampling time per continuation",
-                "toxicity_probability_vs_base_diff": "model − base, toxicity probability (paired over prompts)",
-                "toxicity_probability_vs_base_ratio": "model / base, toxicity probability",
-                "positive_sentiment_vs_base_diff": "model − base, positive sentiment",
-                "positive_sentiment_vs_base_ratio": "model / base, positive sentiment",
-                "proposal_cosine": "cosine of the proposal's latent against the generated text's embedding",
-                "proposal_p_toxic": "the toxicity classifier's mean probability on the proposals",
-                "proposal_p_positive": "the sentiment classifier's mean probability on the proposals",
-            },
-            note="Estimates [95% bootstrap interval over prompts]; *_vs_base: paired difference (model − base) on the "
-            "same prompts and ratio; positive_sentiment: share of samples VADER scores positive; proposal_cosine: the "
-            "proposal's embedding against the text's.",
+            note="Estimates [95% bootstrap interval over prompts]; *_vs_base: paired difference (model − base) "
+            "on the same prompts and ratio; positive_sentiment: share of samples VADER scores positive; "
+            "proposal_cosine: the proposal's embedding against the text's.",
             notes="attrctl.dglm.report:note",
+            doc="""
+                DGLM: plug-and-play control by latent classifiers, next to base and NADO-guided decoding
+
+                guidance: guidance scale per attribute (none: unguided proposals; –: not a DGLM run)
+                positive_sentiment: share of samples VADER scores positive
+                cond_ppl_vs_base: conditional perplexity / base model's
+                dist_3_vs_base: dist-3 / base model's
+                seconds_per_continuation: eval sampling time per continuation
+                toxicity_probability_vs_base_diff: model − base, toxicity probability (paired over prompts)
+                toxicity_probability_vs_base_ratio: model / base, toxicity probability
+                positive_sentiment_vs_base_diff: model − base, positive sentiment
+                positive_sentiment_vs_base_ratio: model / base, positive sentiment
+                proposal_cosine: cosine of the proposal's latent against the generated text's embedding
+                proposal_p_toxic: the toxicity classifier's mean probability on the proposals
+                proposal_p_positive: the sentiment classifier's mean probability on the proposals
+            """,
         )
     },
     plots={"dglm_guidance": "attrctl.dglm.report:guidance"},

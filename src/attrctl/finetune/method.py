@@ -177,18 +177,19 @@ METHOD = Method(
     ),
     tables={
         "efficiency": Table(
-            "Wall time per job; critical path of the schedules",
             "attrctl.finetune.report:efficiency_rows",
             entry=lambda r: ("efficiency", f"{r['schedule']}/{r['iteration']}/{r['job']}/"),
-            columns={
-                "schedule": "sequential, parallel, or a single run (one fine-tuning from the base model)",
-                "iteration": "k, or all",
-                "job": "the job (sampling, NADO training, fine-tuning), or the schedule's critical path",
-                "seconds": "the job's own measure of its work (sampling, training)",
-                "tokens_per_s": "tokens processed per second of that work",
-                "job_seconds": "the job's wall time from Snakemake's benchmark file (start-up included)",
-                "peak_rss_mb": "the job's peak resident memory (Snakemake's benchmark file)",
-            },
+            doc="""
+                Wall time per job; critical path of the schedules
+
+                schedule: sequential, parallel, or a single run (one fine-tuning from the base model)
+                iteration: k, or all
+                job: the job (sampling, NADO training, fine-tuning), or the schedule's critical path
+                seconds: the job's own measure of its work (sampling, training)
+                tokens_per_s: tokens processed per second of that work
+                job_seconds: the job's wall time from Snakemake's benchmark file (start-up included)
+                peak_rss_mb: the job's peak resident memory (Snakemake's benchmark file)
+            """,
         )
     },
     plots={"lambda_sweep": "attrctl.finetune.report:lambda_sweep", "nado_reg_kl": "attrctl.finetune.report:kl_plot"},

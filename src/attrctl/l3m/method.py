@@ -108,23 +108,24 @@ METHOD = Method(
     ),
     tables={
         "l3m": Table(
-            "L3M: average constraints on held-out prompts, task perplexity, response lengths",
             "attrctl.l3m.report:table",
             entry=lambda r: (r["model"], f"l3m/{r['constraint']}/"),
-            columns={
-                "constraint": "the constraint: metric, sense and bound",
-                "measured": "the metric's mean over eval prompts [95% interval]",
-                "met": "yes when the whole interval is on the bound's side, no when it is on the other, else unclear",
-                "task_ppl": "mean per-example perplexity on the held-out task set",
-                "task_ppl_std": "its standard deviation over examples",
-                "task_ppl_vs_sft": "ratio of mean per-example perplexities to sft's (paired over examples)",
-                "pooled_vs_sft": "ratio of pooled perplexity (exp of the mean NLL per token) to sft's",
-                "unflagged_vs_sft": "the pooled ratio on the examples the oracle does not flag",
-                "length_mean": "mean response length (words of the continuation's first sentence)",
-                "length_median": "median response length",
-                "length_p90": "90th percentile of response length",
-            },
             note="measured: mean over eval prompts [95% interval]; met: the whole interval on the bound's side.",
+            doc="""
+                L3M: average constraints on held-out prompts, task perplexity, response lengths
+
+                constraint: the constraint: metric, sense and bound
+                measured: the metric's mean over eval prompts [95% interval]
+                met: yes when the whole interval is on the bound's side, no when it is on the other, else unclear
+                task_ppl: mean per-example perplexity on the held-out task set
+                task_ppl_std: its standard deviation over examples
+                task_ppl_vs_sft: ratio of mean per-example perplexities to sft's (paired over examples)
+                pooled_vs_sft: ratio of pooled perplexity (exp of the mean NLL per token) to sft's
+                unflagged_vs_sft: the pooled ratio on the examples the oracle does not flag
+                length_mean: mean response length (words of the continuation's first sentence)
+                length_median: median response length
+                length_p90: 90th percentile of response length
+            """,
         )
     },
     plots={"l3m_lengths": "attrctl.l3m.report:lengths", "l3m_multipliers": "attrctl.l3m.report:multipliers"},

@@ -67,22 +67,23 @@ METHOD = Method(
     ),
     tables={
         "nado": Table(
-            "NADO diagnostics on fresh samples of held-out prompts",
             "attrctl.nado.report:rows",
             entry=lambda r: (f"nado:{r['nado']}", ""),
-            columns={
-                "nado": "the NADO: <schedule>_iter<k>",
-                "nado_auroc": "AUROC of R(x, y) for the sample's oracle label, on fresh eval samples",
-                "nado_auroc_prompt_only": "the same AUROC from R(x), the prompt alone (how much is the prompt's)",
-                "nado_auroc_within_prompt": "AUROC after removing each prompt's mean (ranking samples of one prompt)",
-                "nado_ece": "expected calibration error of R against the label it trained on",
-                "nado_brier": "Brier score of R against that label",
-                "nado_consistency_gap": "mean |R(x, y<i) − Σ_v p(v) R(x, y<i v)| (the consistency it is trained to)",
-                "nado_r_x_mean": "mean R(x) over eval prompts",
-                "nado_target_mean": "mean training target c",
-                "nado_success_rate": "share of eval samples the oracle does not flag",
-                "nado_train_loss_final": "training loss at the last step",
-            },
+            doc="""
+                NADO diagnostics on fresh samples of held-out prompts
+
+                nado: the NADO: <schedule>_iter<k>
+                nado_auroc: AUROC of R(x, y) for the sample's oracle label, on fresh eval samples
+                nado_auroc_prompt_only: the same AUROC from R(x), the prompt alone (how much is the prompt's)
+                nado_auroc_within_prompt: AUROC after removing each prompt's mean (ranking samples of one prompt)
+                nado_ece: expected calibration error of R against the label it trained on
+                nado_brier: Brier score of R against that label
+                nado_consistency_gap: mean |R(x, y<i) − Σ_v p(v) R(x, y<i v)| (the consistency it is trained to)
+                nado_r_x_mean: mean R(x) over eval prompts
+                nado_target_mean: mean training target c
+                nado_success_rate: share of eval samples the oracle does not flag
+                nado_train_loss_final: training loss at the last step
+            """,
         )
     },
     experiments={

@@ -61,8 +61,7 @@ def main(argv: list[str] | None = None) -> None:
     for name, rows in tables.items():
         spec = specs[name]
         note = " ".join(n for n in (spec.note, spec.notes and methods.resolve(spec.notes)(cfg, res)) if n) or None
-        columns = methods.COLUMNS | dict(spec.columns)
-        write_text(outputs[(name, ".md")], report.markdown(rows, spec.title, note, columns))
+        write_text(outputs[(name, ".md")], report.markdown(rows, spec.title, note, spec.columns))
         write_text(outputs[(name, ".csv")], report.csv_text(rows))
 
     data = {"training": report.training_rows(res), "reliability": report.reliability_rows(res)}

@@ -83,20 +83,21 @@ METHOD = Method(
     ),
     tables={
         "tnt": Table(
-            "Targeted Negative Training: greedy toxicity, fidelity to the base model",
             "attrctl.tnt.report:rows",
             entry=lambda r: (r["model"], "tnt/"),
-            columns={
-                "loss": "the TNT loss (or nl / ul baselines)",
-                "alpha": "α, the weight of the negative positions",
-                "greedy_toxicity_rate": "share of greedy eval continuations the oracle flags",
-                "flagged_removed": "share of the base model's flagged greedy continuations that are no longer flagged",
-                "bleu_to_original": "BLEU of the greedy continuations against the base model's",
-                "disfluency_repeats": "share of continuations with a word repeated three times in a row",
-                "disfluency_question_runs": "share of continuations with runs of question marks",
-                "disfluency_non_words": "share of words that are not dictionary words",
-                "kl_to_original": "per-token KL(base ‖ model) on held-out base samples",
-            },
+            doc="""
+                Targeted Negative Training: greedy toxicity, fidelity to the base model
+
+                loss: the TNT loss (or nl / ul baselines)
+                alpha: α, the weight of the negative positions
+                greedy_toxicity_rate: share of greedy eval continuations the oracle flags
+                flagged_removed: share of the base model's flagged greedy continuations that are no longer flagged
+                bleu_to_original: BLEU of the greedy continuations against the base model's
+                disfluency_repeats: share of continuations with a word repeated three times in a row
+                disfluency_question_runs: share of continuations with runs of question marks
+                disfluency_non_words: share of words that are not dictionary words
+                kl_to_original: per-token KL(base ‖ model) on held-out base samples
+            """,
         )
     },
     plots={"tnt_tradeoff": "attrctl.tnt.report:tradeoff"},
