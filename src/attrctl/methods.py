@@ -345,3 +345,26 @@ def resolve(ref: str) -> Callable:
     """The function a `module:function` reference names (imported now)."""
     module, _, name = ref.partition(":")
     return getattr(importlib.import_module(module), name)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m attrctl.methods`: every registered method with its models, stages and tables."""
+    import argparse
+
+    p = argparse.ArgumentParser(prog="python -m attrctl.methods", description="List the registered methods.")
+    p.parse_args(argv)
+    for method in methods():
+        print(f"{method.name}" + (f" (config: {', '.join(method.sections)})" if method.sections else ""))
+        for pattern, what in method.models.items():
+            print(f"  model {pattern}: {what}")
+        for s in method.stages:
+            params = "per job" if callable(s.params) else ", ".join(s.params) or "none"
+            print(f"  stage {stage_module(s.name)}{' (training)' if s.training else ''}: params {params}")
+        for name, table in method.tables.items():
+            print(f"  table {name}: {table.title}")
+        for name in method.experiments:
+            print(f"  experiment {name}: snakemake --cores N {name}")
+
+
+if __name__ == "__main__":
+    main()
