@@ -11,7 +11,7 @@ TORCH  ?=
 INDEX  := $(if $(filter cuda,$(TORCH)),--index-url https://download.pytorch.org/whl/cu128,$(if $(filter cpu,$(TORCH)),--index-url https://download.pytorch.org/whl/cpu,))
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: setup run test test-slurm test-gpu bench report dag lint clean-results
+.PHONY: setup run test test-slurm test-gpu bench report readme dag lint clean-results
 
 $(STAMP): requirements.lock pyproject.toml
 	python3 -m venv $(VENV)
@@ -47,6 +47,9 @@ bench: setup
 
 report: setup                 # a browsable page of every table and plot, after a run
 	snakemake --report results/report.html
+
+readme: setup                 # README's headline table from the report's results/tables/detox.csv, after a run
+	python -m attrctl.evaluation.headline
 
 dag: setup                    # the DAG as a Mermaid diagram (paste into any Mermaid viewer; no graphviz needed)
 	snakemake --dag mermaid-js > results/dag.mmd
