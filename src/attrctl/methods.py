@@ -180,7 +180,6 @@ CORE = Method(
     name="core",
     models={"base": "the base model p0 as shipped"},
     order=0,
-    experiment="*",
     stages=(
         Stage("validate"),
         Stage("prepare_model", ("model", "seed")),
@@ -280,22 +279,25 @@ def owner(model: str) -> Method | None:
     return next((m for m in methods() if m.owns(model)), None)
 
 
-def stage(name: str) -> Stage:
-    """The declaration of a stage, from whichever method declares it."""
+def _declared(name: str) -> tuple[Method, Stage]:
+    """The method that declares a stage, and the declaration."""
     for method in methods():
         for s in method.stages:
             if s.name == name:
-                return s
+                return method, s
     raise KeyError(f"no method declares a stage {name!r}")
+
+
+def stage(name: str) -> Stage:
+    """The declaration of a stage, from whichever method declares it."""
+    return _declared(name)[1]
 
 
 def stage_module(name: str) -> str:
     """The module of a stage's CLI: in its method's package (`attrctl.<method>.stages.<name>`), or a shared
     stage's (`attrctl.stages.<name>`)."""
-    for method in methods():
-        if any(s.name == name for s in method.stages):
-            return f"attrctl.stages.{name}" if method is CORE else f"attrctl.{method.name}.stages.{name}"
-    raise KeyError(f"no method declares a stage {name!r}")
+    method = _declared(name)[0]
+    return f"attrctl.stages.{name}" if method is CORE else f"attrctl.{method.name}.stages.{name}"
 
 
 def stages() -> list[Stage]:
