@@ -46,6 +46,7 @@ class Stage:
         return sorted(keys)
 
     def modules(self, job: Job | None = None) -> list[str]:
+        """The modules one job loads by name (:attr:`loads`)."""
         return list(self.loads(job or {})) if self.loads else []
 
 
