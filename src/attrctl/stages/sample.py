@@ -3,7 +3,7 @@
 Splits: `eval` (sample.k per prompt: the toxicity protocol) and `train<k>` (block k of the train prompts,
 nado.samples_per_prompt per prompt: the labelled samples NADO_k trains on); `<split>_greedy` decodes one greedy
 continuation per prompt (TNT's data and evaluation). A decoding-time model (a directory holding guided.json, e.g.
-nado_decode) is loaded by the module its method declares, and samples through that module's logits processor.
+nado_decode) is loaded by the module its method declares, and samples the way that module's sampler does.
 
 Options:
   --name NAME     the model's name (MLflow run)
@@ -31,13 +31,13 @@ def main(argv: list[str] | None = None) -> None:
     p = cli.parser(__doc__, __spec__)
     p.add_argument("--split", type=split_arg, required=True, help="eval, train<k>, or either with _greedy")
     args, cfg = cli.start(p, argv)
-    from attrctl import data, models, runtime, sampling
+    from attrctl import data, models, runtime
     from attrctl.io import read_jsonl, write_json, write_jsonl
     from attrctl.tracking import stage_run
 
     with stage_run(cfg, args.params, "sample", f"{args.name}/{args.split}", model=args.name, split=args.split) as run:
         precision = runtime.setup_torch(cfg.runtime, cfg.seed)
-        model, tokenizer, processor = models.load_for_sampling(args.model, precision.device, precision.frozen)
+        sampler = models.load_for_sampling(args.model, precision.device, precision.frozen)
         prompts, sample_cfg = read_jsonl(args.prompts), cfg.sample
         prompt_split = args.split.removesuffix("_greedy")
         if prompt_split != "eval":
@@ -46,15 +46,8 @@ def main(argv: list[str] | None = None) -> None:
         if args.split.endswith("_greedy"):  # one greedy continuation per prompt (the TNT protocol)
             sample_cfg = sample_cfg.model_copy(update={"greedy": True, "k": 1})
         start = time.perf_counter()
-        rows = sampling.generate(
-            model,
-            tokenizer,
-            prompts,
-            sample_cfg,
-            cfg.seed,
-            cfg.data.max_prompt_tokens,
-            logits_processor=processor,
-            desc=f"sample {args.name}/{args.split}",
+        rows = sampler(
+            prompts, sample_cfg, cfg.seed, cfg.data.max_prompt_tokens, desc=f"sample {args.name}/{args.split}"
         )
         seconds = time.perf_counter() - start
         write_jsonl(args.out, rows)
