@@ -49,8 +49,7 @@ def test_a_satisfied_constraint_leaves_sft(tiny_model, tokenizer):
 
     import torch
 
-    from attrctl.batch import collate
-    from attrctl.finetune.objectives import SFT
+    from attrctl.batch import SFT, collate
     from attrctl.l3m.method import Constraint, L3MConfig
     from attrctl.l3m.objective import L3M
 

@@ -8,8 +8,8 @@ import pytest
 import torch
 from conftest import randomise
 
-from attrctl.batch import collate
-from attrctl.finetune.objectives import SFT, NadoReg, nado_reg_loss
+from attrctl.batch import SFT, collate
+from attrctl.finetune.objectives import NadoReg, nado_reg_loss
 from attrctl.nado.model import build
 
 

@@ -9,9 +9,9 @@ import pytest
 import torch
 from conftest import randomise
 
-from attrctl.batch import collate
+from attrctl.batch import SFT, collate
 from attrctl.config import RuntimeConfig, TrainConfig
-from attrctl.finetune.objectives import SFT, NadoReg
+from attrctl.finetune.objectives import NadoReg
 from attrctl.nado import decode, model, qstar, train
 from attrctl.nado.diagnostics import diagnostics
 from attrctl.nado.method import NadoConfig

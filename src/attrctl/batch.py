@@ -1,4 +1,5 @@
-"""Batches of prompt ⊕ target examples and the per-position log-probabilities every objective starts from."""
+"""Batches of prompt ⊕ target examples, the per-position log-probabilities every objective starts from, and the
+plain likelihood objective."""
 
 from __future__ import annotations
 
@@ -46,3 +47,12 @@ def token_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 def nll(logp: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """L_task: mean negative log-likelihood of the target tokens."""
     return token_mean(-logp.gather(-1, targets[..., None]).squeeze(-1), mask)
+
+
+class SFT:
+    """L_task only, the objective of plain fine-tuning: the likelihood of the examples' targets."""
+
+    def __call__(self, policy, batch):
+        logp, targets, mask = next_token_log_probs(policy, batch)
+        loss = nll(logp, targets, mask)
+        return loss, {"loss": loss.item(), "task": loss.item()}

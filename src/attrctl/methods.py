@@ -234,6 +234,8 @@ CORE = Method(
                 vs: the reference model (base or sft), compared on the same eval prompts or benchmark items
                 toxicity_probability_diff: model − reference, toxicity probability (paired bootstrap interval)
                 toxicity_probability_ratio: model / reference, toxicity probability (paired bootstrap interval)
+                cond_ppl_ratio: model / reference, conditional perplexity (each prompt's mean over its samples;
+                paired bootstrap interval over the prompts both have scored)
                 benchmark_avg_acc_diff: model − reference, mean utility accuracy over the same items
                 acc_diff: model − reference, accuracy on the task named by the prefix
             """,

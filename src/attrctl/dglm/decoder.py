@@ -112,7 +112,7 @@ def latent_gain(decoder: SoftPromptDecoder, examples: list[dict], pad_id: int, s
 
 def build(lm, latent_dim: int, soft_tokens: int, lora_rank: int, keywords: Keywords | None) -> SoftPromptDecoder:
     """The decoder around a frozen LM: LoRA adapters and the soft-prompt generator are what train."""
-    from attrctl.finetune.setup import with_adapters
+    from attrctl.adapters import with_adapters
 
     lm.requires_grad_(False)
     return SoftPromptDecoder(with_adapters(lm, lora_rank), latent_dim, soft_tokens, keywords)
@@ -134,7 +134,7 @@ def load(path: Path, lm, latent_dim: int, soft_tokens: int, lora_rank: int) -> S
     """The saved decoder on `lm`, adapters merged into the LM's weights (generation runs the plain model)."""
     from safetensors.torch import load_file
 
-    from attrctl.finetune.setup import merged
+    from attrctl.adapters import merged
 
     state = load_file(str(path / WEIGHTS))
     fitted = {k.removeprefix("keywords."): v for k, v in state.items() if k.startswith("keywords.")}

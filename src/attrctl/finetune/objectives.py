@@ -72,15 +72,6 @@ def guided_targets(teacher, guide: NadoModel, batch: dict, delta: float) -> tupl
     return logq[:, :-1], base_logp[:, :-1]
 
 
-class SFT:
-    """L_task only: the likelihood of the corpus."""
-
-    def __call__(self, policy, batch):
-        logp, targets, mask = next_token_log_probs(policy, batch)
-        loss = nll(logp, targets, mask)
-        return loss, {"loss": loss.item(), "task": loss.item()}
-
-
 class NadoReg:
     """L_task + λ·KL to q*(teacher, guide); `adaptive`: general-domain examples are regularised towards the
     teacher itself, which is the original model p0 for the adaptive variant (it starts from the base model)."""

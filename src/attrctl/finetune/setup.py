@@ -1,4 +1,4 @@
-"""What a fine-tuning stage assembles around the shared loop: adapters, the method's objective with its frozen
+"""What a fine-tuning stage assembles around the shared loop: the method's objective with its frozen
 models, and the KL-to-q* diagnostics."""
 
 from __future__ import annotations
@@ -8,27 +8,11 @@ from pathlib import Path
 import torch
 
 from attrctl import models
-from attrctl.batch import collate, next_token_log_probs, token_mean
+from attrctl.batch import SFT, collate, next_token_log_probs, token_mean
 from attrctl.config import Config
-from attrctl.finetune.objectives import SFT, NadoReg, guided_targets, kl
+from attrctl.finetune.objectives import NadoReg, guided_targets, kl
 from attrctl.finetune.schedule import FinetunePlan
 from attrctl.nado.model import load as load_nado
-
-LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
-
-
-def with_adapters(policy, rank: int):
-    """LoRA adapters (rank > 0) or the full model trainable (rank 0)."""
-    if not rank:
-        return policy
-    from peft import LoraConfig, get_peft_model
-
-    return get_peft_model(policy, LoraConfig(r=rank, lora_alpha=2 * rank, target_modules=LORA_TARGETS))
-
-
-def merged(policy):
-    """A plain model to save: LoRA adapters merged into the weights."""
-    return policy.merge_and_unload() if hasattr(policy, "merge_and_unload") else policy
 
 
 def objective(plan: FinetunePlan, cfg: Config, teacher_dir: Path, guide_dir: Path | None, device, dtype):

@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> None:
     args, cfg = cli.start(cli.parser(__doc__, __spec__), argv)
     import torch
 
-    from attrctl import models, runtime, train_stage
+    from attrctl import adapters, models, runtime, train_stage
     from attrctl.finetune import corpus, schedule, setup
     from attrctl.io import read_jsonl
     from attrctl.tracking import stage_run
@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> None:
         run.log_params({"plan": plan.__dict__})
         precision = runtime.setup_torch(cfg.runtime, cfg.seed)
         policy, tokenizer = models.load(args.init, precision.device, trainable=True)
-        policy = setup.with_adapters(policy, cfg.finetune.lora_rank)
+        policy = adapters.with_adapters(policy, cfg.finetune.lora_rank)
         objective, teacher, guide = setup.objective(
             plan, cfg, args.init, args.guide, precision.device, precision.frozen
         )
@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> None:
         history = train_stage.fit_policy(run, args, cfg, policy, tokenizer, objective, examples, train_cfg, precision)
         if not runtime.is_main_process():  # under a multi-process launcher only the first process writes
             return
-        policy = setup.merged(policy)
+        policy = adapters.merged(policy)
         diagnostics = {}
         if guide is not None:  # KL(p ‖ q*) on held-out prefixes, before (teacher) and after (policy) this fine-tuning
             heldout, pad = read_jsonl(args.heldout), tokenizer.pad_token_id

@@ -1,0 +1,1 @@
+"""DExperts' stage CLIs."""
