@@ -81,6 +81,8 @@ METHOD = Method(
     sections={"dexperts": DExpertsConfig},
     models={MODEL.pattern: "dexperts / dexperts_a<α>: base + α·(expert − anti-expert) logits (α = dexperts.alpha)"},
     decoders={MODEL.pattern: "attrctl.dexperts.ensemble"},
+    check=check,
+    report_inputs=report_inputs,
     stages=(
         Stage("dexperts_expert", ("dexperts.train", "dexperts.lora_rank", "seed"), training=True),
         Stage("dexperts_model", model_params),
@@ -111,6 +113,4 @@ METHOD = Method(
             models=dexperts_models,
         )
     },
-    check=check,
-    report_inputs=report_inputs,
 )
