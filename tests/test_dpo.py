@@ -98,3 +98,19 @@ def test_bad_dpo_settings_name_their_key(section, key):
     with pytest.raises(ConfigError) as err:
         parse(Config().model_dump(mode="json") | {"dpo": section})
     assert key in str(err.value)
+
+
+def test_the_efficiency_table_shows_dpo_as_a_single_run():
+    from attrctl.evaluation.report import Results
+    from attrctl.finetune.report import efficiency_rows
+
+    cfg = parse(Config().model_dump(mode="json") | {"models": ["base", "sft", "dpo"]})
+    res = Results(
+        train={"dpo": {"train_seconds": 12.0, "train_tokens_per_s": 50.0}, "sft": {"train_seconds": 3.0}},
+        benchmarks={"dpo_train": {"s": 20.0, "max_rss": 900.0}, "finetune/sft": {"s": 5.0}},
+    )
+    rows = {r["job"]: r for r in efficiency_rows(cfg, res)}
+    assert set(rows) == {"finetune sft", "finetune dpo"}
+    dpo = rows["finetune dpo"]
+    assert (dpo["seconds"], dpo["tokens_per_s"], dpo["job_seconds"], dpo["peak_rss_mb"]) == (12.0, 50.0, 20.0, 900.0)
+    assert rows["finetune sft"]["job_seconds"] == 5.0
