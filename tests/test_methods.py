@@ -10,9 +10,9 @@ from attrctl.config import DEFAULT_MODELS, Config, ConfigError, parse, tracked_k
 
 
 def test_the_method_packages_are_found_in_their_order():
-    assert [m.name for m in methods.registered()] == ["nado", "finetune", "tnt", "l3m", "dglm"]
+    assert [m.name for m in methods.registered()] == ["nado", "finetune", "tnt", "l3m", "dglm", "dpo"]
     fields = list(Config.model_fields)
-    assert fields[-8:] == ["nado", "corpus", "finetune", "nado_reg", "rl", "tnt", "l3m", "dglm"]
+    assert fields[-9:] == ["nado", "corpus", "finetune", "nado_reg", "rl", "tnt", "l3m", "dglm", "dpo"]
     assert Config.model_fields["tnt"].description.startswith("Targeted Negative Training")
 
 
@@ -26,6 +26,7 @@ def test_the_method_packages_are_found_in_their_order():
         ("tnt_nl", "tnt"),
         ("mm_len5", "l3m"),
         ("dglm_pos_tox", "dglm"),
+        ("dpo", "dpo"),
     ],
 )
 def test_every_model_name_has_one_owner(model, owner):

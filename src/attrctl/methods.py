@@ -157,6 +157,10 @@ class Method:
     report_inputs: Callable[[dict[str, Any]], dict[str, list[str]]] | None = None
     """What the report reads of its models, given the config of the models reported (`models` narrowed to an
     experiment's): the report's option (`nado`, `train`, `timing`, ...) -> files."""
+    single_runs: Mapping[str, str] = field(default_factory=dict)
+    """Models trained in one job, each a row of the efficiency table with the time and tokens of its `train`
+    metrics: pattern -> that job's Snakemake benchmark (`<rule>`, or `<rule>/{model}` for a rule with a model
+    wildcard, as paths.benchmark names it)."""
 
     @property
     def rules(self) -> Path:
@@ -315,6 +319,16 @@ def training_stages() -> set[str]:
 def decoder_modules(model: str) -> list[str]:
     """The loader module of a decoding-time model (empty for a model with weights of its own)."""
     return [mod for m in registered() for p, mod in m.decoders.items() if re.fullmatch(p, model)]
+
+
+def single_run(model: str) -> str | None:
+    """The benchmark of the job that trains `model` in one run (:attr:`Method.single_runs`); None for a model
+    that is not so trained."""
+    for method in registered():
+        for pattern, bench in method.single_runs.items():
+            if re.fullmatch(pattern, model):
+                return bench.format(model=model)
+    return None
 
 
 def experiments() -> dict[str, Experiment]:

@@ -193,6 +193,7 @@ METHOD = Method(
         )
     },
     plots={"lambda_sweep": "attrctl.finetune.report:lambda_sweep", "nado_reg_kl": "attrctl.finetune.report:kl_plot"},
+    single_runs={"rl": "rl", schedule.SINGLE_RUN: "finetune/{model}"},
     check=check,
     priority=priority,
     report_inputs=report_inputs,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from attrctl import methods
 from attrctl.config import Config
 from attrctl.finetune import schedule
 
@@ -17,8 +18,8 @@ def efficiency_rows(cfg: Config, res) -> list[dict]:
     `peak_rss_mb` come from Snakemake's benchmark files (start-up included) when the run was Snakemake's."""
     iterations = cfg.nado_reg.iterations
 
-    def row(schedule_name, k, job, rule, name, seconds, tps):
-        bench = res.benchmarks.get(f"{rule}/{name}", {})
+    def row(schedule_name, k, job, benchmark, seconds, tps):
+        bench = res.benchmarks.get(benchmark, {})
         return {
             "schedule": schedule_name,
             "iteration": k,
@@ -43,8 +44,7 @@ def efficiency_rows(cfg: Config, res) -> list[dict]:
                     name,
                     k,
                     f"sample {model}/{split}",
-                    "sample",
-                    f"{model}-{split}",
+                    f"sample/{model}-{split}",
                     timing.get("sample_seconds", math.nan),
                     timing.get("sample_tokens_per_s", math.nan),
                 ),
@@ -52,8 +52,7 @@ def efficiency_rows(cfg: Config, res) -> list[dict]:
                     name,
                     k,
                     f"train NADO {nado}",
-                    "train_nado",
-                    nado,
+                    f"train_nado/{nado}",
                     res.nado.get(nado, {}).get("nado_train_seconds", math.nan),
                     math.nan,
                 ),
@@ -61,8 +60,7 @@ def efficiency_rows(cfg: Config, res) -> list[dict]:
                     name,
                     k,
                     f"finetune {lm}",
-                    "finetune",
-                    lm,
+                    f"finetune/{lm}",
                     train.get("train_seconds", math.nan),
                     train.get("train_tokens_per_s", math.nan),
                 ),
@@ -71,18 +69,17 @@ def efficiency_rows(cfg: Config, res) -> list[dict]:
             times = [j["seconds"] for j in jobs]
             total += max(times) if (name == "parallel" and k > 1) else sum(times)
         length = 3 * iterations if name == "sequential" else 3 + (iterations - 1)
-        rows.append(row(name, "all", f"critical path ({length} jobs)", "", "", total, math.nan))
+        rows.append(row(name, "all", f"critical path ({length} jobs)", "", total, math.nan))
     for model in cfg.models:
-        if model == "rl" or schedule.is_single_run(model):
+        benchmark = methods.single_run(model)  # every method's models trained in one job, as it declares them
+        if benchmark is not None:
             m = res.train.get(model, {})
-            rule = "rl" if model == "rl" else "finetune"
             rows.append(
                 row(
                     "single run",
                     "all",
                     f"finetune {model}",
-                    rule,
-                    model if rule == "finetune" else "",
+                    benchmark,
                     m.get("train_seconds", math.nan),
                     m.get("train_tokens_per_s", math.nan),
                 )

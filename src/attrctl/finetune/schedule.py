@@ -89,9 +89,13 @@ def sweep_name(kl_weight: float) -> str:
     return "nado_reg_l" + f"{kl_weight:g}".replace(".", "p")
 
 
+SINGLE_RUN = rf"sft|filter|nado_reg_adaptive|{SWEEP.pattern}"
+"""The fine-tuned models of one run from the base model (sft, filter, the adaptive variant, the λ sweep)."""
+
+
 def is_single_run(name: str) -> bool:
-    """A model of one run from the base model (sft, filter, the adaptive variant, the λ sweep)."""
-    return name in ("sft", "filter", "nado_reg_adaptive") or bool(SWEEP.fullmatch(name))
+    """A model of one run from the base model (:data:`SINGLE_RUN`)."""
+    return bool(re.fullmatch(SINGLE_RUN, name))
 
 
 def is_intermediate(name: str) -> bool:

@@ -1,0 +1,1 @@
+"""DPO's stage CLIs."""

@@ -1,0 +1,80 @@
+"""DPO with trl's DPOTrainer: the policy starts from the base model, the reference is the base model frozen.
+trl's own Trainer loop runs it (not attrctl.training); it checkpoints every few steps and resumes from the last
+checkpoint after a kill."""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+from attrctl.config import Config
+
+
+def train(policy, reference, tokenizer, pairs: list[dict], cfg: Config, checkpoints: Path, precision, on_log=None):
+    """(trained policy, metrics) after DPO on `pairs` ({prompt, chosen, rejected}); `on_log(logs)` sees trl's logs
+    of each step as they come."""
+    from datasets import Dataset
+    from transformers import TrainerCallback
+    from transformers.trainer_utils import get_last_checkpoint
+    from trl import DPOConfig, DPOTrainer
+
+    dpo = cfg.dpo
+    args = DPOConfig(
+        output_dir=str(checkpoints),
+        num_train_epochs=dpo.epochs,
+        max_steps=dpo.max_steps or -1,  # -1: the Trainer's "epochs decide"
+        learning_rate=dpo.lr,
+        beta=dpo.beta,
+        per_device_train_batch_size=dpo.batch_size,
+        gradient_checkpointing=False,  # recomputation buys memory this model does not need, at a speed cost
+        logging_steps=1,
+        save_strategy="steps",
+        save_steps=dpo.checkpoint_every,
+        report_to="none",
+        seed=cfg.seed,
+        use_cpu=precision.device.type == "cpu",
+        bf16=precision.autocast is not None,  # mixed precision: the fp32 policy's forward passes in bf16
+        disable_tqdm=False,
+    )
+
+    class Live(TrainerCallback):
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if on_log is not None and logs and "rewards/margins" in logs:
+                on_log({**logs, "step": state.global_step})
+
+    trainer = DPOTrainer(
+        model=policy,
+        ref_model=reference,
+        args=args,
+        train_dataset=Dataset.from_list([{k: p[k] for k in ("prompt", "chosen", "rejected")} for p in pairs]),
+        processing_class=tokenizer,
+        callbacks=[Live()],
+    )
+    start = time.perf_counter()
+    last = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
+    trainer.train(resume_from_checkpoint=last)
+    seconds = time.perf_counter() - start
+    logs = [h for h in trainer.state.log_history if "rewards/margins" in h]
+    final = logs[-1] if logs else {}
+    tokens = final.get("num_tokens", math.nan)  # trl's running count of chosen and rejected tokens, this process
+    metrics = {
+        "train_seconds": seconds,
+        "train_steps": trainer.state.global_step,
+        "train_pairs": len(pairs),
+        "train_tokens": tokens,
+        "train_tokens_per_s": tokens / seconds if seconds > 0 else math.nan,
+        "final_loss": final.get("loss", math.nan),
+        "reward_accuracy": final.get("rewards/accuracies", math.nan),
+        "reward_margin": final.get("rewards/margins", math.nan),
+        "history": [
+            {
+                "step": h.get("step", i + 1),
+                "loss": h.get("loss", math.nan),
+                "reward_accuracy": h["rewards/accuracies"],
+                "reward_margin": h["rewards/margins"],
+            }
+            for i, h in enumerate(logs)
+        ],
+    }
+    return trainer.model, metrics
