@@ -128,7 +128,7 @@ STAGES = {
     "dglm_classifiers",
     "dglm_diffusion",
     "dglm_decoder",
-    "dglm_sample",
+    "dglm_model",
     "report",
 }
 

@@ -52,7 +52,7 @@ def test_dvc_repro_runs_the_dag_and_exp_run_validates(tmp_path):
     root = git_project(root, copy=False)
     out = run(["dvc", "repro"], root).stdout
     absent = {"train_nado", "nado_decode", "finetune", "rl", "tnt_data", "tnt_train", "tnt_eval", "l3m_train"}
-    absent |= {"dglm_data", "dglm_classifiers", "dglm_diffusion", "dglm_decoder", "dglm_sample"}
+    absent |= {"dglm_data", "dglm_classifiers", "dglm_diffusion", "dglm_decoder", "dglm_model"}
     assert ran_stages(out) == STAGES - absent, out  # the corpus too: task perplexity reads its held-out part
     assert (root / "results/tables/detox.csv").read_text().splitlines()[1].startswith("base,")
     before = (root / "results/samples/base/eval.jsonl").read_bytes()
