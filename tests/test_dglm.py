@@ -1,5 +1,6 @@
 """DGLM: the noise schedule and v-prediction against hand-computed values, the diffusion loss, guidance, the
-soft-prompt decoder's shapes and masking, its keyword read-out, and the sampler's soft-prompt path."""
+soft-prompt decoder's shapes and masking, its keyword read-out, the sampler's soft-prompt path, and a run's guided
+directory sampled through the shared loader."""
 
 from __future__ import annotations
 
@@ -253,3 +254,63 @@ def test_follow_compares_each_text_with_the_latent_it_was_decoded_from(decoder, 
     assert result["heldout_follow_cosine"] == pytest.approx(1.0, abs=1e-5)
     assert result["heldout_follow_cosine_shuffled"] < 0.9
     assert math.isnan(follow(decoder, tokenizer, encoder, rows[:2], arrays, cfg)["heldout_follow_cosine"])
+
+
+def test_a_runs_guided_directory_samples_through_the_shared_loader(decoder, tiny_model_dir, tmp_path, monkeypatch):
+    import json
+
+    from attrctl import models
+    from attrctl.dglm import data
+    from attrctl.dglm.decode import write_guided_dir
+    from attrctl.dglm.method import SAMPLING_KEYS, DglmConfig
+    from attrctl.oracles import embedding
+
+    class Encoder:  # a stand-in for the sentence encoder: a fixed 4-d unit vector per text
+        def __init__(self, name: str) -> None:
+            pass
+
+        def __call__(self, texts: list[str]) -> np.ndarray:
+            rows = np.stack([np.random.default_rng(len(t)).normal(size=4) for t in texts]).astype(np.float32)
+            return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+    monkeypatch.setattr(embedding, "Encoder", Encoder)
+    rng = np.random.default_rng(0)
+    arrays = {
+        "latent": rng.normal(size=(5, 4)),
+        "cond": rng.normal(size=(5, 4)),
+        "mean": np.zeros(4),
+        "std": np.ones(4),
+    }
+    data.save(tmp_path / "data", [], arrays)
+    dglm = DglmConfig(
+        runs={"dglm_tox": {"toxicity": 5.0}}, denoiser=DenoiserConfig(latent_tokens=2, width=16, layers=1, heads=2),
+        sampling_steps=3, soft_tokens=3, lora_rank=2,
+    )  # fmt: skip
+    torch.manual_seed(0)
+    diffusion.save(diffusion.Denoiser(4, 4, dglm.denoiser), tmp_path / "diffusion")
+    dec.save(decoder, tmp_path / "decoder")
+    classifier = {"coef": [1.0, 0.0, 0.0, 0.0], "intercept": 0.0}
+    (tmp_path / "classifiers.json").write_text(json.dumps({"toxicity": classifier, "sentiment": classifier}))
+    model = tmp_path / "models/dglm_tox"
+    write_guided_dir(
+        model, "dglm_tox", dglm, base=tiny_model_dir, data_dir=tmp_path / "data",
+        diffusion_dir=tmp_path / "diffusion", decoder_dir=tmp_path / "decoder",
+        classifiers=tmp_path / "classifiers.json",
+    )  # fmt: skip
+    spec = models.guided_spec(model)
+    assert spec["module"] == "attrctl.dglm.decode" and spec["guidance"] == {"toxicity": 5.0}
+    assert set(spec["dglm"]) == set(SAMPLING_KEYS) and set(spec["sha256"]) == {
+        "data",
+        "diffusion",
+        "decoder",
+        "classifiers",
+    }
+
+    sampler = models.load_for_sampling(model, "cpu", torch.bfloat16)
+    prompts = [{"id": "a", "subset": "s", "text": "Hello there"}, {"id": "b", "subset": "s", "text": "Another one"}]
+    rows = sampler(prompts, SampleConfig(k=2, max_new_tokens=3), 0, 16, desc="sample dglm_tox/eval")
+    assert [r["prompt_id"] for r in rows] == ["a", "a", "b", "b"]
+    for row in rows:
+        assert -1.0 <= row["proposal_cosine"] <= 1.0
+        assert set(row["proposal_scores"]) == {"toxicity", "sentiment"}
+    assert rows == sampler(prompts, SampleConfig(k=2, max_new_tokens=3), 0, 16, desc="again")  # seeded

@@ -3,8 +3,6 @@ follows it, and measure how closely the text follows its proposal."""
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import torch
 
@@ -13,6 +11,7 @@ from attrctl.config import Config, SampleConfig
 from attrctl.dglm import decoder as dec
 from attrctl.dglm import diffusion
 from attrctl.dglm.guidance import Guide, probabilities
+from attrctl.dglm.method import DglmConfig
 
 
 def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -45,7 +44,10 @@ def follow(
     result = {}
     for key, latents in (("heldout_follow_cosine", own), ("heldout_follow_cosine_shuffled", shuffled)):
         generator = torch.Generator().manual_seed(cfg.seed)
-        decoded = decode(decoder, tokenizer, prompts, latents, one, cfg, generator, key)
+        decoded = decode(
+            decoder, tokenizer, prompts, latents, one, cfg.dglm.noise_infer, cfg.seed, cfg.data.max_prompt_tokens,
+            generator, key,
+        )  # fmt: skip
         result[key] = float(followed(latents, decoded, encoder, arrays).mean())
     return result
 
@@ -56,16 +58,18 @@ def decode(
     prompts: list[dict],
     latents: torch.Tensor,
     sample_cfg: SampleConfig,
-    cfg: Config,
+    noise_infer: float,
+    seed: int,
+    max_prompt_tokens: int,
     generator: torch.Generator,
     desc: str,
 ) -> list[dict]:
     """sample_cfg.k continuations per prompt, one per latent (prompt-major): the decoder reads each latent
     re-noised at α² = noise_infer, as a soft prompt after its prompt."""
     with torch.inference_mode():
-        soft = decoder.soft(dec.noised(latents, cfg.dglm.noise_infer, generator))
+        soft = decoder.soft(dec.noised(latents, noise_infer, generator))
     return sampling.generate(
-        decoder.lm, tokenizer, prompts, sample_cfg, cfg.seed, cfg.data.max_prompt_tokens, desc=desc, soft_prompts=soft
+        decoder.lm, tokenizer, prompts, sample_cfg, seed, max_prompt_tokens, desc=desc, soft_prompts=soft
     )
 
 
@@ -75,32 +79,36 @@ def followed(latents: torch.Tensor, rows: list[dict], encoder, arrays: dict[str,
 
 
 def run(
-    name: str,
     prompts: list[dict],
-    cfg: Config,
+    sample_cfg: SampleConfig,
+    seed: int,
+    max_prompt_tokens: int,
+    *,
+    dglm: DglmConfig,
+    scales: dict[str, float],
     encoder,
     denoiser: diffusion.Denoiser,
     decoder: dec.SoftPromptDecoder,
     tokenizer,
     arrays: dict[str, np.ndarray],
     classifiers: dict[str, dict],
-) -> tuple[list[dict], dict[str, float]]:
-    """cfg.sample.k samples per prompt from DGLM run `name` (guidance scales cfg.dglm.runs[name]); each row as
-    attrctl.sampling.generate writes it plus `proposal_cosine`; and the run's timing."""
-    k, scales = cfg.sample.k, cfg.dglm.runs[name]
-    generator = torch.Generator().manual_seed(cfg.seed)
-    start = time.perf_counter()
+    desc: str = "sample dglm",
+) -> list[dict]:
+    """sample_cfg.k samples per prompt from DGLM under guidance `scales` (empty: unguided proposals); each row as
+    attrctl.sampling.generate writes it plus `proposal_cosine` and `proposal_scores`. With its parts bound, it is
+    a run's sampler (attrctl.models.Sampler)."""
+    generator = torch.Generator().manual_seed(seed)
     # 1. proposals: one latent per (prompt, sample), prompt-major
-    cond = torch.tensor(encoder([p["text"] for p in prompts]), dtype=torch.float32).repeat_interleave(k, 0)
+    cond = torch.tensor(encoder([p["text"] for p in prompts]), dtype=torch.float32).repeat_interleave(sample_cfg.k, 0)
     guide = Guide(classifiers, scales) if scales else None
     latents = torch.cat([
-        diffusion.sample(denoiser, chunk, cfg.dglm.sampling_steps, generator, cfg.dglm.cfg_weight, guide)
+        diffusion.sample(denoiser, chunk, dglm.sampling_steps, generator, dglm.cfg_weight, guide)
         for chunk in cond.split(256)
     ])  # fmt: skip
-    proposal_seconds = time.perf_counter() - start
     # 2. the decoder writes a continuation from each proposal
-    rows = decode(decoder, tokenizer, prompts, latents, cfg.sample, cfg, generator, f"sample {name}")
-    seconds = time.perf_counter() - start
+    rows = decode(
+        decoder, tokenizer, prompts, latents, sample_cfg, dglm.noise_infer, seed, max_prompt_tokens, generator, desc
+    )
     # 3. proposal following: the proposal's embedding against the generated text's
     following = followed(latents, rows, encoder, arrays)
     # what guidance did to the proposals, under the classifiers it steers by
@@ -108,12 +116,4 @@ def run(
     for i, (row, c) in enumerate(zip(rows, following, strict=True)):
         row["proposal_cosine"] = round(float(c), 5)
         row["proposal_scores"] = {name: round(float(p[i]), 5) for name, p in scores.items()}
-    tokens = sum(len(r["token_ids"]) for r in rows)
-    timing = {
-        "sample_seconds": seconds,
-        "sample_tokens": tokens,
-        "sample_tokens_per_s": tokens / seconds,
-        "proposal_seconds": proposal_seconds,
-        "seconds_per_continuation": seconds / len(rows),
-    }
-    return rows, timing
+    return rows

@@ -14,6 +14,9 @@ from attrctl.sections import PositiveInt, Probability, Section, TrainConfig
 
 Attribute = Literal["toxicity", "sentiment"]
 DGLM_RUN = re.compile(r"dglm(_[a-z0-9]+)*")
+SAMPLING_KEYS = ("encoder", "denoiser", "sampling_steps", "cfg_weight", "soft_tokens", "lora_rank", "noise_infer")
+"""The dglm.* settings a run's sampler reads besides its guidance scales: a run's guided.json records them, so
+its samples are re-drawn when one changes and never when a training-only setting does."""
 
 
 class DenoiserConfig(Section):
@@ -104,7 +107,8 @@ def check(cfg: Any) -> None:
 
 def dglm_models(config: dict[str, Any]) -> list[str]:
     """The DGLM experiment's models: base, the other decoding-time methods configured, and every DGLM run."""
-    return ["base", *(m for m in config["models"] if decoder_modules(m)), *config["dglm"]["runs"]]
+    others = (m for m in config["models"] if decoder_modules(m) and not DGLM_RUN.fullmatch(m))
+    return ["base", *others, *config["dglm"]["runs"]]
 
 
 def report_inputs(config: dict[str, Any]) -> dict[str, list[str]]:
@@ -112,7 +116,7 @@ def report_inputs(config: dict[str, Any]) -> dict[str, list[str]]:
     models = config["models"]
     if not any(DGLM_RUN.fullmatch(m) for m in models):
         return {}
-    decoding = [m for m in models if m == "base" or decoder_modules(m) or DGLM_RUN.fullmatch(m)]
+    decoding = [m for m in models if m == "base" or decoder_modules(m)]
     return {
         "timing": [paths.metrics(m, "sample_eval") for m in decoding],
         "dglm": [paths.metrics(paths.DGLM_METRICS, part) for part in ("classifiers", "decoder")],
@@ -126,6 +130,7 @@ METHOD = Method(
     models={
         DGLM_RUN.pattern: "dglm / dglm_<name>: diffusion-guided decoding of the base model under dglm.runs[<name>]"
     },
+    decoders={DGLM_RUN.pattern: "attrctl.dglm.decode"},
     benchmarked=False,  # the decoder gives no likelihood of a given text to run lm-eval on
     stages=(
         Stage("dglm_data", ("dglm.encoder", "dglm.heldout_fraction", "oracle", "seed")),
@@ -144,7 +149,7 @@ METHOD = Method(
             ),
             training=True,
         ),
-        Stage("dglm_sample", ("dglm", "sample", "data.max_prompt_tokens", "seed")),
+        Stage("dglm_model", ("dglm.runs", *(f"dglm.{k}" for k in SAMPLING_KEYS))),
     ),
     tables={
         "dglm": Table(

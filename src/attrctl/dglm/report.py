@@ -13,7 +13,6 @@ import numpy as np
 from attrctl import stats
 from attrctl.config import Config
 from attrctl.dglm.guidance import sentiment_labels
-from attrctl.dglm.method import DGLM_RUN
 from attrctl.evaluation.toxicity import per_prompt
 from attrctl.methods import decoder_modules
 
@@ -38,7 +37,7 @@ def _vs_base(name: str, mine: dict[str, float], base: dict[str, float], seed: in
 
 def rows(cfg: Config, models: list[str], res) -> list[dict]:
     """One row per model (base, nado_decode, dglm runs) with eval samples; `res` is the report's Results."""
-    shown = [m for m in models if m in res.annotations and (m == "base" or decoder_modules(m) or DGLM_RUN.fullmatch(m))]
+    shown = [m for m in models if m in res.annotations and (m == "base" or decoder_modules(m))]
     threshold, seed = cfg.oracle.threshold, cfg.seed
     units = {}
     for model in shown:

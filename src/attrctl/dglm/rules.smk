@@ -1,5 +1,6 @@
 # DGLM: its data (pairs, latents, labels), attribute classifiers, diffusion model and decoder, trained once, and
-# the samples of every DGLM run (dglm.runs). `snakemake --cores 2 dglm` runs the experiment alone.
+# the guided directory of every DGLM run (dglm.runs), which the shared sample rule samples.
+# `snakemake --cores 2 dglm` runs the experiment alone.
 from attrctl.dglm.method import DGLM_RUN
 
 
@@ -91,10 +92,7 @@ rule dglm_decoder:
         + " --out {output.model} --metrics {output.metrics}"
 
 
-ruleorder: dglm_sample > sample
-
-
-rule dglm_sample:
+rule dglm_model:
     input:
         paths.VALIDATED,
         base=paths.model("base"),
@@ -102,24 +100,19 @@ rule dglm_sample:
         diffusion=paths.dglm("diffusion"),
         decoder=paths.dglm("decoder"),
         classifiers=paths.dglm("classifiers.json"),
-        prompts=paths.prompts("eval"),
-        code=job_code("dglm_sample"),
+        code=job_code("dglm_model"),
     output:
-        samples=paths.samples("{model}", "eval"),
-        timing=paths.metrics("{model}", "sample_eval"),
+        model=directory(paths.model("{model}")),
     wildcard_constraints:
         model=DGLM_RUN.pattern,
     params:
-        job_params(config, "dglm_sample"),
+        job_params(config, "dglm_model"),
     log:
-        paths.log("dglm_sample", "{model}"),
+        paths.log("dglm_model", "{model}"),
     benchmark:
-        paths.benchmark("dglm_sample", "{model}"),
+        paths.benchmark("dglm_model", "{model}"),
     threads: THREADS
-    resources:
-        gpu=GPU,
     shell:
-        command("dglm_sample")
+        command("dglm_model")
         + " --name {wildcards.model} --base {input.base} --data {input.data} --diffusion {input.diffusion}"
-        + " --decoder {input.decoder} --classifiers {input.classifiers} --prompts {input.prompts}"
-        + " --out {output.samples} --timing {output.timing}"
+        + " --decoder {input.decoder} --classifiers {input.classifiers} --out {output.model}"
