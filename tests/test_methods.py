@@ -10,9 +10,9 @@ from attrctl.config import DEFAULT_MODELS, Config, ConfigError, parse, tracked_k
 
 
 def test_the_method_packages_are_found_in_their_order():
-    assert [m.name for m in methods.registered()] == ["nado", "finetune", "tnt", "l3m", "dglm", "dpo"]
+    assert [m.name for m in methods.registered()] == ["nado", "finetune", "tnt", "l3m", "dglm", "dexperts", "dpo"]
     fields = list(Config.model_fields)
-    assert fields[-9:] == ["nado", "corpus", "finetune", "nado_reg", "rl", "tnt", "l3m", "dglm", "dpo"]
+    assert fields[-10:] == ["nado", "corpus", "finetune", "nado_reg", "rl", "tnt", "l3m", "dglm", "dexperts", "dpo"]
     assert Config.model_fields["tnt"].description.startswith("Targeted Negative Training")
 
 
@@ -27,6 +27,8 @@ def test_the_method_packages_are_found_in_their_order():
         ("mm_len5", "l3m"),
         ("dglm_pos_tox", "dglm"),
         ("dpo", "dpo"),
+        ("dexperts", "dexperts"),
+        ("dexperts_a0p5", "dexperts"),
     ],
 )
 def test_every_model_name_has_one_owner(model, owner):

@@ -65,7 +65,7 @@ def report_inputs(config: dict[str, Any]) -> dict[str, list[str]]:
         return {}
     return {
         "train": [paths.metrics(f"dexperts_{role}", "train") for role in ROLES],
-        "timing": [paths.metrics(m, "sample_eval") for m in ["base", *mine]],
+        "timing": [paths.metrics(m, "sample_eval") for m in config["models"]],
     }
 
 

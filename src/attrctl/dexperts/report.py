@@ -9,8 +9,8 @@ from pathlib import Path
 from attrctl import stats
 from attrctl.config import Config
 from attrctl.dexperts.method import MODEL, ROLES
-from attrctl.evaluation.report import with_ci
-from attrctl.evaluation.toxicity import per_prompt, prompt_perplexities
+from attrctl.evaluation.report import paired_perplexity, with_ci
+from attrctl.evaluation.toxicity import per_prompt
 
 
 def _paired(mine: dict[str, float], base: dict[str, float], seed: int) -> dict[str, float]:
@@ -36,8 +36,7 @@ def rows(cfg: Config, res) -> list[dict]:
             base_tox = {p: v["toxicity_probability"] for p, v in per_prompt(base, cfg.oracle.threshold).items()}
             pair = _paired(tox, base_tox, cfg.seed)
             row |= {f"toxicity_probability_vs_base_{k}": v for k, v in pair.items() if k.startswith("diff")}
-            ppl = prompt_perplexities(ann, cfg.evaluate.ppl_max)
-            pair = _paired(ppl, prompt_perplexities(base, cfg.evaluate.ppl_max), cfg.seed)
+            pair = paired_perplexity(res.toxicity.get(model, {}), res.toxicity.get("base", {}), cfg.seed)
             row |= {f"cond_ppl_vs_base_{k}": v for k, v in pair.items() if k.startswith("ratio")}
         row["seconds_per_continuation"] = seconds / len(ann)
         row["sampling_time_vs_base"] = seconds / base_seconds

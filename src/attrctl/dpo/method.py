@@ -45,7 +45,7 @@ def report_inputs(config: dict[str, Any]) -> dict[str, list[str]]:
 
 METHOD = Method(
     name="dpo",
-    order=60,
+    order=70,
     sections={"dpo": DpoConfig},
     models={"dpo": "DPO from the base model: its own clean samples preferred to its flagged ones, reference p0"},
     stages=(

@@ -18,7 +18,7 @@ import numpy as np
 from attrctl import stats
 from attrctl.config import Config
 from attrctl.evaluation import benchmarks
-from attrctl.evaluation.toxicity import TOXICITY_METRICS, per_prompt, prompt_perplexities
+from attrctl.evaluation.toxicity import TOXICITY_METRICS, per_prompt
 from attrctl.oracles import names
 
 OTHER_COLUMNS = ["cond_ppl", "dist_1", "dist_2", "dist_3"]
@@ -125,19 +125,22 @@ def paired_rows(cfg: Config, res: Results, oracles: list[str] | None = None) -> 
                 )
                 prefix = "" if i == 0 else f"{oracle}/"
                 row.update({f"{prefix}toxicity_probability_{k}": v for k, v in pair.items()})
-            row.update(_paired_perplexity(cfg, res.annotations[model], res.annotations[ref]))
+            row.update(_paired_perplexity(cfg, res.toxicity.get(model, {}), res.toxicity.get(ref, {})))
             row.update(_paired_benchmarks(cfg, res.lm_eval.get(model, {}), res.lm_eval.get(ref, {})))
             table.append(row)
     return table
 
 
-def _paired_perplexity(cfg: Config, mine: list[dict], theirs: list[dict]) -> dict[str, float]:
-    """The ratio model / reference of conditional perplexity, paired over the prompts both have scored."""
-    a, b = (prompt_perplexities(rows, cfg.evaluate.ppl_max) for rows in (mine, theirs))
+def paired_perplexity(mine: dict, theirs: dict, seed: int) -> dict[str, float]:
+    """Conditional perplexity, model against reference, paired over the prompts both have scored (`mine` and
+    `theirs`: evaluate's metrics, whose `prompt_cond_ppl` holds each prompt's): `diff*` and `ratio*`."""
+    a, b = mine.get("prompt_cond_ppl", {}), theirs.get("prompt_cond_ppl", {})
     common = sorted(set(a) & set(b))
-    if not common:
-        return {}
-    pair = stats.paired([a[p] for p in common], [b[p] for p in common], cfg.seed)
+    return stats.paired([a[p] for p in common], [b[p] for p in common], seed) if common else {}
+
+
+def _paired_perplexity(cfg: Config, mine: dict, theirs: dict) -> dict[str, float]:
+    pair = paired_perplexity(mine, theirs, cfg.seed)
     return {f"cond_ppl_{k}": v for k, v in pair.items() if k.startswith("ratio")}
 
 

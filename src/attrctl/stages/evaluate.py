@@ -39,7 +39,8 @@ def main(argv: list[str] | None = None) -> None:
         metrics = toxicity.summarize(
             rows, cfg.oracle.threshold, cfg.evaluate.ppl_max, oracles.names(cfg.oracle), cfg.seed
         )
-        write_json(args.out, metrics)
+        # each prompt's perplexity too, for comparisons paired over prompts (not an MLflow metric)
+        write_json(args.out, metrics | {"prompt_cond_ppl": toxicity.prompt_perplexities(rows, cfg.evaluate.ppl_max)})
         run.log_metrics(metrics)
     print("  ".join(f"{k}={v:.4g}" for k, v in metrics.items() if "/" not in k and "_ci_" not in k))
 
