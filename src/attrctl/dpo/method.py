@@ -18,14 +18,15 @@ class DpoConfig(Section):
     """The reference model π_ref of the DPO loss, held frozen: `base`, the base model p0 (the policy's start)."""
     beta: float = Field(0.1, gt=0.0)
     """β: the inverse temperature of the implicit reward β·log(πθ/π_ref); larger keeps the policy nearer π_ref."""
-    pairs_per_prompt: PositiveInt = 1
-    """Pairs a prompt gives at most (each sample in one pair). 1: every prompt with both a clean and a flagged
-    sample counts the same, so the prompts the base model most often continues toxically do not dominate the
-    pairs, and the job stays small; more reuse the same prompt for more pairs rather than add prompts."""
-    lr: float = Field(5e-6, gt=0.0)
-    """Learning rate (AdamW, linear decay to 0)."""
-    epochs: PositiveInt = 1
-    """Passes over the pairs."""
+    pairs_per_prompt: PositiveInt = 4
+    """Pairs a prompt gives at most (each sample in one pair). On the default profile a prompt's 16 samples hold
+    1-3 flagged ones where they hold any (126 flagged samples over 53 of 120 prompts), so 4 uses nearly every
+    flagged sample once (about 120 pairs) while a prompt still weighs at most 4 pairs; 1 gives 53 pairs."""
+    lr: float = Field(2e-5, gt=0.0)
+    """Learning rate (AdamW, linear decay to 0). Higher than the 5e-7-5e-6 of 7B-scale recipes: with about 120
+    pairs a run is a few dozen steps, and a 135M model at 5e-6 would stay within noise of its start."""
+    epochs: PositiveInt = 3
+    """Passes over the pairs (about 45 steps of 8 pairs on the default profile)."""
     max_steps: int | None = Field(None, gt=0)
     """Optimizer steps; null: epochs × steps per epoch."""
     batch_size: PositiveInt = 8
