@@ -61,6 +61,12 @@ def load(path: Path) -> tuple[list[dict], dict[str, np.ndarray]]:
         return read_jsonl(path / PAIRS), dict(arrays)
 
 
+def load_examples(path: Path) -> tuple[list[dict], dict[str, np.ndarray], list[dict]]:
+    """(pairs, arrays, the generative parts' training examples) of DGLM's data directory."""
+    rows, arrays = load(path)
+    return rows, arrays, examples(rows, arrays)
+
+
 def examples(rows: list[dict], arrays: dict[str, np.ndarray], heldout: bool = False) -> list[dict]:
     """Examples of the generative parts: token ids, latent and prompt embedding of each base sample, of the
     training prompts (or, `heldout`, of the held-out ones)."""

@@ -5,7 +5,6 @@ checkpoint after a kill."""
 from __future__ import annotations
 
 import math
-import time
 from pathlib import Path
 
 from attrctl.config import Config
@@ -15,47 +14,28 @@ def train(policy, reference, tokenizer, pairs: list[dict], cfg: Config, checkpoi
     """(trained policy, metrics) after DPO on `pairs` ({prompt, chosen, rejected}); `on_log(logs)` sees trl's logs
     of each step as they come."""
     from datasets import Dataset
-    from transformers import TrainerCallback
-    from transformers.trainer_utils import get_last_checkpoint
     from trl import DPOConfig, DPOTrainer
+
+    from attrctl import trl_loop
 
     dpo = cfg.dpo
     args = DPOConfig(
-        output_dir=str(checkpoints),
         num_train_epochs=dpo.epochs,
         max_steps=dpo.max_steps or -1,  # -1: the Trainer's "epochs decide"
         learning_rate=dpo.lr,
         beta=dpo.beta,
         per_device_train_batch_size=dpo.batch_size,
-        gradient_checkpointing=False,  # recomputation buys memory this model does not need, at a speed cost
-        logging_steps=1,
-        save_strategy="steps",
-        save_steps=dpo.checkpoint_every,
-        report_to="none",
-        seed=cfg.seed,
-        use_cpu=precision.device.type == "cpu",
-        bf16=precision.autocast is not None,  # mixed precision: the fp32 policy's forward passes in bf16
-        disable_tqdm=False,
+        **trl_loop.loop_settings(checkpoints, cfg.seed, precision, save_steps=dpo.checkpoint_every),
     )
-
-    class Live(TrainerCallback):
-        def on_log(self, args, state, control, logs=None, **kwargs):
-            if on_log is not None and logs and "rewards/margins" in logs:
-                on_log({**logs, "step": state.global_step})
-
     trainer = DPOTrainer(
         model=policy,
         ref_model=reference,
         args=args,
         train_dataset=Dataset.from_list([{k: p[k] for k in ("prompt", "chosen", "rejected")} for p in pairs]),
         processing_class=tokenizer,
-        callbacks=[Live()],
+        callbacks=[trl_loop.live(on_log, "rewards/margins")],
     )
-    start = time.perf_counter()
-    last = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
-    trainer.train(resume_from_checkpoint=last)
-    seconds = time.perf_counter() - start
-    logs = [h for h in trainer.state.log_history if "rewards/margins" in h]
+    seconds, logs = trl_loop.train(trainer, checkpoints, "rewards/margins")
     final = logs[-1] if logs else {}
     tokens = final.get("num_tokens", math.nan)  # trl's running count of chosen and rejected tokens, this process
     metrics = {

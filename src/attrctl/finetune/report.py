@@ -11,6 +11,11 @@ from attrctl.config import Config
 from attrctl.finetune import schedule
 
 
+def _speed(metrics: dict, prefix: str) -> tuple[float, float]:
+    """(seconds, tokens/s) of a job's `<prefix>_seconds` and `<prefix>_tokens_per_s` metrics."""
+    return metrics.get(f"{prefix}_seconds", math.nan), metrics.get(f"{prefix}_tokens_per_s", math.nan)
+
+
 def efficiency_rows(cfg: Config, res) -> list[dict]:
     """Wall time and tokens/s of each job of the schedules, and the critical path of each DAG: sequential runs
     sample -> NADO -> fine-tune K times (3K jobs); parallel runs iteration 1 so, then each later iteration's three
@@ -39,32 +44,13 @@ def efficiency_rows(cfg: Config, res) -> list[dict]:
             model, split = schedule.sample_source(name, k, iterations)
             lm, nado = schedule.lm(name, k, iterations), schedule.nado(name, k)
             timing, train = res.timing.get((model, split), {}), res.train.get(lm, {})
-            jobs = [
-                row(
-                    name,
-                    k,
-                    f"sample {model}/{split}",
-                    f"sample/{model}-{split}",
-                    timing.get("sample_seconds", math.nan),
-                    timing.get("sample_tokens_per_s", math.nan),
-                ),
-                row(
-                    name,
-                    k,
-                    f"train NADO {nado}",
-                    f"train_nado/{nado}",
-                    res.nado.get(nado, {}).get("nado_train_seconds", math.nan),
-                    math.nan,
-                ),
-                row(
-                    name,
-                    k,
-                    f"finetune {lm}",
-                    f"finetune/{lm}",
-                    train.get("train_seconds", math.nan),
-                    train.get("train_tokens_per_s", math.nan),
-                ),
+            nado_seconds = res.nado.get(nado, {}).get("nado_train_seconds", math.nan)
+            parts = [  # (job, its benchmark file, seconds, tokens/s)
+                (f"sample {model}/{split}", f"sample/{model}-{split}", *_speed(timing, "sample")),
+                (f"train NADO {nado}", f"train_nado/{nado}", nado_seconds, math.nan),
+                (f"finetune {lm}", f"finetune/{lm}", *_speed(train, "train")),
             ]
+            jobs = [row(name, k, *part) for part in parts]
             rows += jobs
             times = [j["seconds"] for j in jobs]
             total += max(times) if (name == "parallel" and k > 1) else sum(times)
@@ -73,16 +59,8 @@ def efficiency_rows(cfg: Config, res) -> list[dict]:
     for model in cfg.models:
         benchmark = methods.single_run(model)  # every method's models trained in one job, as it declares them
         if benchmark is not None:
-            m = res.train.get(model, {})
             rows.append(
-                row(
-                    "single run",
-                    "all",
-                    f"finetune {model}",
-                    benchmark,
-                    m.get("train_seconds", math.nan),
-                    m.get("train_tokens_per_s", math.nan),
-                )
+                row("single run", "all", f"finetune {model}", benchmark, *_speed(res.train.get(model, {}), "train"))
             )
     return rows
 

@@ -4,7 +4,6 @@ steps and resumes from the last checkpoint after a kill."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from attrctl.config import Config
@@ -13,15 +12,14 @@ from attrctl.config import Config
 def train(policy, tokenizer, oracle, prompts: list[str], cfg: Config, checkpoints: Path, precision, on_log=None):
     """(trained policy, metrics); `on_log(logs)` sees trl's logs of each step as they come."""
     from datasets import Dataset
-    from transformers import TrainerCallback
-    from transformers.trainer_utils import get_last_checkpoint
+
+    from attrctl import trl_loop
 
     def reward(prompts, completions, **kwargs) -> list[float]:  # the oracle's "satisfied" score C = 1 − toxicity
         return [1.0 - s for s in oracle.score(list(completions))]
 
     rl = cfg.rl
-    common = dict(
-        output_dir=str(checkpoints),
+    settings = dict(
         max_steps=rl.steps,
         learning_rate=rl.lr,
         beta=rl.kl_coef,
@@ -30,15 +28,7 @@ def train(policy, tokenizer, oracle, prompts: list[str], cfg: Config, checkpoint
         max_completion_length=rl.max_new_tokens,
         temperature=cfg.sample.temperature,
         top_p=cfg.sample.top_p,
-        gradient_checkpointing=False,  # recomputation buys memory this model does not need, at a speed cost
-        logging_steps=1,
-        save_strategy="steps",
-        save_steps=max(1, rl.steps // 4),
-        report_to="none",
-        seed=cfg.seed,
-        use_cpu=precision.device.type == "cpu",
-        bf16=precision.autocast is not None,  # mixed precision: the fp32 policy's forward passes in bf16
-        disable_tqdm=False,
+        **trl_loop.loop_settings(checkpoints, cfg.seed, precision, save_steps=max(1, rl.steps // 4)),
     )
     if rl.trainer == "grpo":
         from trl import GRPOConfig as TrainerConfig
@@ -47,25 +37,17 @@ def train(policy, tokenizer, oracle, prompts: list[str], cfg: Config, checkpoint
         from trl import RLOOConfig as TrainerConfig
         from trl import RLOOTrainer as Trainer
 
-    class Live(TrainerCallback):
-        def on_log(self, args, state, control, logs=None, **kwargs):
-            if on_log is not None and logs and "reward" in logs:
-                on_log({**logs, "step": state.global_step})
-
     trainer = Trainer(
         model=policy,
         reward_funcs=reward,
-        args=TrainerConfig(**common),
+        args=TrainerConfig(**settings),
         train_dataset=Dataset.from_dict({"prompt": prompts}),
         processing_class=tokenizer,
-        callbacks=[Live()],
+        callbacks=[trl_loop.live(on_log, "reward")],
     )
-    start = time.perf_counter()
-    last = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
-    trainer.train(resume_from_checkpoint=last)
-    logs = [h for h in trainer.state.log_history if "reward" in h]
+    seconds, logs = trl_loop.train(trainer, checkpoints, "reward")
     metrics = {
-        "train_seconds": time.perf_counter() - start,
+        "train_seconds": seconds,
         "train_steps": trainer.state.global_step,
         "final_reward": logs[-1]["reward"] if logs else float("nan"),
         "first_reward": logs[0]["reward"] if logs else float("nan"),

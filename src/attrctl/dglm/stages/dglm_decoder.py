@@ -24,8 +24,7 @@ def main(argv: list[str] | None = None) -> None:
 
     with stage_run(cfg, args.params, "dglm_decoder", args.name) as run:
         precision = runtime.setup_torch(cfg.runtime, cfg.seed)
-        rows, arrays = data.load(args.data)
-        examples = data.examples(rows, arrays)
+        rows, arrays, examples = data.load_examples(args.data)
         lm, tokenizer = models.load(args.base, precision.device, trainable=True)
         m = cfg.dglm.soft_tokens
         keywords = Keywords.fit(examples, m) if cfg.dglm.keywords else None

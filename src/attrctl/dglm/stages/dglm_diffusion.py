@@ -20,8 +20,7 @@ def main(argv: list[str] | None = None) -> None:
 
     with stage_run(cfg, args.params, "dglm_diffusion", args.name) as run:
         precision = runtime.setup_torch(cfg.runtime, cfg.seed)
-        rows, arrays = data.load(args.data)
-        examples = data.examples(rows, arrays)
+        _, arrays, examples = data.load_examples(args.data)
         model = diffusion.Denoiser(arrays["latent"].shape[1], arrays["cond"].shape[1], cfg.dglm.denoiser)
         job = train_stage.job(run, args, cfg, args.data / data.LATENTS, precision)
         loss = diffusion.DiffusionLoss(cfg.dglm.cond_dropout)

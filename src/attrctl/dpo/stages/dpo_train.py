@@ -14,12 +14,10 @@ from attrctl.stages import cli
 
 def main(argv: list[str] | None = None) -> None:
     args, cfg = cli.start(cli.parser(__doc__, __spec__), argv)
-    import torch
-
-    from attrctl import models, runtime, train_stage
+    from attrctl import models, runtime, train_stage, trl_loop
     from attrctl.dpo import train
     from attrctl.dpo.pairs import pairs
-    from attrctl.io import atomic_path, read_jsonl, write_json
+    from attrctl.io import read_jsonl
     from attrctl.tracking import stage_run
 
     with stage_run(cfg, args.params, "dpo_train", "dpo", model="dpo") as run:
@@ -36,11 +34,7 @@ def main(argv: list[str] | None = None) -> None:
         policy, metrics = train.train(
             policy, reference, tokenizer, found, cfg, args.checkpoints, precision, run.log_step
         )
-        with atomic_path(args.out, directory=True) as tmp, torch.no_grad():
-            models.save(policy, tokenizer, tmp, torch.bfloat16)  # evaluated only: bf16 halves the bytes
-        write_json(args.metrics, metrics)
-        run.log_metrics(metrics)
-        run.log_model(args.out, "dpo")
+        trl_loop.save(run, args, policy, tokenizer, metrics, "dpo")
     train_stage.finished(args, metrics)
 
 

@@ -14,11 +14,9 @@ from attrctl.stages import cli
 
 def main(argv: list[str] | None = None) -> None:
     args, cfg = cli.start(cli.parser(__doc__, __spec__), argv)
-    import torch
-
-    from attrctl import models, oracles, runtime, train_stage
+    from attrctl import models, oracles, runtime, train_stage, trl_loop
     from attrctl.finetune import rl
-    from attrctl.io import atomic_path, read_jsonl, write_json
+    from attrctl.io import read_jsonl
     from attrctl.tracking import stage_run
 
     with stage_run(cfg, args.params, "rl", "rl", model="rl") as run:
@@ -28,11 +26,7 @@ def main(argv: list[str] | None = None) -> None:
         prompts = sorted({e["prompt"] for e in read_jsonl(args.data) if e["kind"] == "continuation"})
         run.log_input(args.data, "training")
         policy, metrics = rl.train(policy, tokenizer, oracle, prompts, cfg, args.checkpoints, precision, run.log_step)
-        with atomic_path(args.out, directory=True) as tmp, torch.no_grad():
-            models.save(policy, tokenizer, tmp, torch.bfloat16)  # evaluated only: bf16 halves the bytes
-        write_json(args.metrics, metrics)
-        run.log_metrics(metrics)
-        run.log_model(args.out, "rl")
+        trl_loop.save(run, args, policy, tokenizer, metrics, "rl")
     train_stage.finished(args, metrics)
 
 
