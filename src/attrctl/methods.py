@@ -150,6 +150,8 @@ class Method:
     `load_for_sampling` / `load_for_scoring` load it for the shared sample and benchmarks stages."""
     check: Callable[[Any], None] | None = None
     """Cross-section validation of the whole config: raises ValueError naming the key and what is allowed."""
+    references: tuple[str, ...] = ()
+    """Its models every other model is compared with in the paired table (on the same prompts and items)."""
     benchmarked: bool = True
     """Whether its models get lm-eval results (a decoder without a likelihood of a given text has none)."""
     priority: Callable[[Job], int] | None = None
@@ -184,6 +186,7 @@ def registered() -> tuple[Method, ...]:
 CORE = Method(
     name="core",
     models={"base": "the base model p0 as shipped"},
+    references=("base",),
     order=0,
     stages=(
         Stage("validate"),
@@ -342,6 +345,11 @@ def experiment_models(name: str, config: dict[str, Any]) -> list[str]:
         return exp.models(config)
     mine = {m.name for m in registered() if (m.experiment or m.name) == name}
     return [m for m in config["models"] if m == "base" or getattr(owner(m), "name", None) in mine]
+
+
+def references() -> list[str]:
+    """The paired table's reference models, the core's first (base, then e.g. sft)."""
+    return [r for m in methods() for r in m.references]
 
 
 def tables() -> dict[str, Table]:

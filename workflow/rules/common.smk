@@ -15,6 +15,7 @@ from attrctl.pipeline.rules import (
     prompt_source,
     prompts_of,
     report_inputs,
+    report_options,
     report_outputs,
     task_files,
     threads,

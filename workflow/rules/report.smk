@@ -2,11 +2,8 @@
 # (`snakemake --cores N nado` or `... tnt`: results/experiments/<name>/).
 
 REPORT = (
-    command("report")
-    + " --toxicity {input.toxicity} --lm-eval {input.lm_eval} --annotations {input.annotations}"
-    + " --nado {input.nado} --train {input.train} --timing {input.timing} --tnt {input.tnt} --task-ppl {input.task_ppl}"
-    + " --oracle {input.oracle} --dglm {input.dglm} --tables {output.tables} --plots {output.plots} --readme {output.readme}"
-    + " --benchmarks " + paths.BENCHMARKS
+    command("report") + " " + report_options()
+    + " --tables {output.tables} --plots {output.plots} --readme {output.readme} --benchmarks " + paths.BENCHMARKS
 )
 
 

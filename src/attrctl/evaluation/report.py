@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from attrctl import stats
+from attrctl import methods, stats
 from attrctl.config import Config
 from attrctl.evaluation import benchmarks
 from attrctl.evaluation.toxicity import TOXICITY_METRICS, per_prompt
@@ -102,16 +102,17 @@ def detox_rows(cfg: Config, res: Results, oracles: list[str] | None = None) -> l
 
 
 def paired_rows(cfg: Config, res: Results, oracles: list[str] | None = None) -> list[dict]:
-    """Each model against `base` and against `sft` on the same eval prompts (paired bootstrap): the difference
-    and ratio of toxicity probability under every oracle, the difference of the benchmark average (over the same
-    items) and of toxicity-classification accuracy."""
+    """Each model against each reference model the methods declare (base, sft) on the same eval prompts (paired
+    bootstrap): the difference and ratio of toxicity probability under every oracle, the ratio of conditional
+    perplexity, the difference of the benchmark average (over the same items) and of toxicity-classification
+    accuracy. A reference is not compared with itself or with the references before it."""
     oracles = oracles or names(cfg.oracle)
-    table = []
-    for ref in ("base", "sft"):
+    refs, table = methods.references(), []
+    for i, ref in enumerate(refs):
         if ref not in res.annotations:
             continue
         for model in cfg.models:
-            if model in (ref, "base") or model not in res.annotations:
+            if model in refs[: i + 1] or model not in res.annotations:
                 continue
             row: dict = {"model": model, "vs": ref}
             for i, oracle in enumerate(oracles):

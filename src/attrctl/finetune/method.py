@@ -161,6 +161,7 @@ METHOD = Method(
     order=20,
     experiment="nado",
     sections={"corpus": CorpusConfig, "finetune": FinetuneConfig, "nado_reg": NadoRegConfig, "rl": RLConfig},
+    references=("sft",),  # plain fine-tuning: what a constraint-aware fine-tuning must improve on
     models={
         "sft": "fine-tuning on the corpus (the reference that shows the harm)",
         "filter": "fine-tuning on the corpus without the examples the oracle flags",

@@ -18,9 +18,7 @@ from attrctl import methods
 from attrctl.config import ConfigError, load, parse, tracked
 from attrctl.methods import Job
 from attrctl.pipeline import paths
-
-REPORT_OPTIONS = ("toxicity", "lm_eval", "annotations", "nado", "train", "timing", "tnt", "oracle", "task_ppl", "dglm")
-"""The report stage's input options (`--<option>`), each a list of files, possibly empty."""
+from attrctl.stages.report import INPUTS as REPORT_INPUTS
 
 PACKAGE = Path(attrctl.__file__).parent
 REPO = PACKAGE.parent.parent
@@ -160,12 +158,17 @@ def report_inputs(config: dict[str, Any], experiment: str | None = None) -> dict
         "annotations": [paths.annotations(m, "eval") for m in models],
         "oracle": [paths.metrics("oracle", "heldout")],
     }
-    for option in REPORT_OPTIONS:
+    for option in REPORT_INPUTS:
         inputs.setdefault(option, [])
     for method in methods.registered():
         for option, files in (method.report_inputs(sub) if method.report_inputs else {}).items():
             inputs[option] = list(dict.fromkeys(inputs[option] + files))
     return inputs
+
+
+def report_options() -> str:
+    """The report's input options as a shell command's part, each given its input files (`{input.<option>}`)."""
+    return " ".join(f"--{option.replace('_', '-')} {{input.{option}}}" for option in REPORT_INPUTS)
 
 
 def report_outputs(experiment: str | None = None) -> dict[str, list[str] | str]:

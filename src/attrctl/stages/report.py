@@ -11,22 +11,25 @@ from pathlib import Path
 
 from attrctl.stages import cli
 
+INPUTS = {
+    "toxicity": "toxicity metrics per model",
+    "lm_eval": "benchmark metrics per model",
+    "annotations": "annotated eval samples per model",
+    "nado": "NADO diagnostics",
+    "train": "training metrics",
+    "timing": "sampling times",
+    "tnt": "TNT measures",
+    "oracle": "the trained oracle's held-out metrics",
+    "task_ppl": "task perplexity per model (L3M)",
+    "dglm": "DGLM's classifiers' and decoder's held-out metrics",
+}
+"""The report's inputs (`--<option>`, each a list of files, possibly empty); the methods' `report_inputs` fill them."""
+
 
 def main(argv: list[str] | None = None) -> None:
     p = cli.parser(__doc__, __spec__)
-    for name, what in (
-        ("toxicity", "toxicity metrics per model"),
-        ("lm-eval", "benchmark metrics per model"),
-        ("annotations", "annotated eval samples per model"),
-        ("nado", "NADO diagnostics"),
-        ("train", "training metrics"),
-        ("timing", "sampling times of the schedules"),
-        ("tnt", "TNT measures"),
-        ("oracle", "the trained oracle's held-out metrics"),
-        ("task-ppl", "task perplexity per model (L3M)"),
-        ("dglm", "DGLM's classifiers' and decoder's held-out metrics"),
-    ):
-        p.add_argument(f"--{name}", type=Path, nargs="*", default=[], help=f"inputs: {what}")
+    for name, what in INPUTS.items():
+        p.add_argument(f"--{name.replace('_', '-')}", type=Path, nargs="*", default=[], help=f"inputs: {what}")
     p.add_argument("--tables", type=Path, nargs="+", required=True, help="outputs: <table>.md and <table>.csv")
     p.add_argument("--plots", type=Path, nargs="+", required=True, help="outputs: <plot>.png")
     p.add_argument("--readme", type=Path, required=True, help="output: the results README")
