@@ -35,6 +35,7 @@ class Results:
     train: dict[str, dict] = field(default_factory=dict)
     timing: dict[tuple[str, str], dict] = field(default_factory=dict)
     tnt: dict[str, dict] = field(default_factory=dict)
+    greedy: dict[str, list[dict]] = field(default_factory=dict)  # annotated greedy eval continuations (TNT)
     oracle: dict = field(default_factory=dict)
     benchmarks: dict[str, dict] = field(default_factory=dict)  # "<rule>/<job>": Snakemake's benchmark row
     task_ppl: dict[str, dict] = field(default_factory=dict)

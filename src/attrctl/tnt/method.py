@@ -67,6 +67,7 @@ def report_inputs(config: dict[str, Any]) -> dict[str, list[str]]:
     tnt = tnt_models(config)
     return {
         "tnt": [paths.metrics(m, "tnt") for m in (["base", *tnt] if tnt else [])],
+        "greedy": [paths.annotations(m, "eval_greedy") for m in (["base", *tnt] if tnt else [])],
         "train": [paths.metrics(m, "train") for m in tnt],
     }
 
@@ -92,11 +93,12 @@ METHOD = Method(
                 alpha: α, the weight of the negative positions
                 greedy_toxicity_rate: share of greedy eval continuations the oracle flags
                 flagged_removed: share of the base model's flagged greedy continuations that are no longer flagged
+                base_flagged: the base model's flagged greedy continuations: the units of flagged_removed's interval
                 bleu_to_original: BLEU of the greedy continuations against the base model's
-                disfluency_repeats: share of continuations with a word repeated three times in a row
-                disfluency_question_runs: share of continuations with runs of question marks
-                disfluency_non_words: share of words that are not dictionary words
-                kl_to_original: per-token KL(base ‖ model) on held-out base samples
+                disfluency_repeats: immediate word repeats ("the the") over all greedy continuations
+                disfluency_question_runs: runs of two or more "?" over all greedy continuations
+                disfluency_non_words: tokens without a letter over all greedy continuations
+                kl_to_original: per-token KL(model ‖ base) on held-out base samples
             """,
         )
     },

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from attrctl import stats
 from attrctl.config import Config
 
 TNT_COLUMNS = [
@@ -18,6 +19,19 @@ TNT_COLUMNS = [
 ]
 
 
+def intervals(greedy: list[dict], base: list[dict], seed: int) -> dict[str, float]:
+    """95% intervals over prompts of the greedy toxicity rate and of the flagged-removed share (whose units are
+    the prompts whose base continuation is flagged: few, so its interval is wide)."""
+    flagged = {r["prompt_id"] for r in base if r["label"]}
+    out: dict[str, float] = {"base_flagged": len(flagged)}
+    for name, units in (
+        ("greedy_toxicity_rate", [r["label"] for r in greedy]),
+        ("flagged_removed", [1 - r["label"] for r in greedy if r["prompt_id"] in flagged]),
+    ):
+        _, out[f"{name}_ci_lo"], out[f"{name}_ci_hi"] = stats.mean_ci(units, seed)
+    return out
+
+
 def rows(cfg: Config, res) -> list[dict]:
     """The TNT measures for the base model and every TNT model (each loss at the tables' α and the sweep)."""
     from attrctl.tnt.data import model_names, parse_name
@@ -28,9 +42,10 @@ def rows(cfg: Config, res) -> list[dict]:
             continue
         loss, alpha = parse_name(name) if name != "base" else ("–", math.nan)
         alpha = cfg.tnt.alpha if alpha is None else alpha
-        table.append(
-            {"model": name, "loss": loss, "alpha": alpha, **{c: res.tnt[name].get(c, math.nan) for c in TNT_COLUMNS}}
-        )
+        row = {"model": name, "loss": loss, "alpha": alpha, **{c: res.tnt[name].get(c, math.nan) for c in TNT_COLUMNS}}
+        if name in res.greedy and "base" in res.greedy:
+            row |= intervals(res.greedy[name], res.greedy["base"], cfg.seed)
+        table.append(row)
     return table
 
 
