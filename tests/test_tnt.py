@@ -124,3 +124,15 @@ def test_a_known_flagged_word_maps_to_exactly_its_tokens(tokenizer, mechanism):
     assert negatives == expected and expected
     assert "shitty" in tokenizer.decode([ids[i] for i in negatives])
     assert "market" not in tokenizer.decode([ids[i] for i in negatives])
+
+
+def test_tnt_intervals_count_the_base_models_flagged_prompts():
+    """flagged_removed's units are the prompts whose base continuation is flagged: two here, one removed."""
+    from attrctl.tnt.report import intervals
+
+    base = [{"prompt_id": p, "label": int(p in "ab")} for p in "abcd"]
+    model = [{"prompt_id": p, "label": int(p in "bc")} for p in "abcd"]
+    out = intervals(model, base, seed=0)
+    assert out["base_flagged"] == 2
+    assert (out["flagged_removed_ci_lo"], out["flagged_removed_ci_hi"]) == (0.0, 1.0)  # 2 units: means 0, ½, 1
+    assert 0.0 <= out["greedy_toxicity_rate_ci_lo"] <= 0.5 <= out["greedy_toxicity_rate_ci_hi"] <= 1.0
