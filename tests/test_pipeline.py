@@ -172,7 +172,7 @@ def test_mlflow_holds_the_table_numbers(snakemake_project):
     metrics = json.loads((root / "results/metrics/base/toxicity.json").read_text())
     logged = children["evaluate:base"].data.metrics
     for key, value in metrics.items():
-        if value is not None:
+        if isinstance(value, float | int):  # each prompt's perplexity (a dict) stays in the file
             assert logged[key] == pytest.approx(value), key
     assert children["sample:base/eval"].data.params["sample.top_p"] == "0.9"
     # every number of the paper table is on the model's run, under the column's name
@@ -296,7 +296,7 @@ def test_an_experiment_target_reports_its_own_models(snakemake_project):
     root = snakemake_project
     run([*SNAKEMAKE, "nado"], root)
     models = yaml.safe_load((root / "params.yaml").read_text())["models"]
-    expected = [m for m in models if not m.startswith(("tnt_", "l3m_", "mm_", "dglm"))]
+    expected = [m for m in models if not m.startswith(("tnt_", "l3m_", "mm_", "dglm", "dexperts", "dpo"))]
     detox = (root / "results/experiments/nado/tables/detox.csv").read_text().splitlines()
     assert [line.split(",")[0] for line in detox[1:]] == expected
 

@@ -109,11 +109,11 @@ def paired_rows(cfg: Config, res: Results, oracles: list[str] | None = None) -> 
     accuracy. A reference is not compared with itself or with the references before it."""
     oracles = oracles or names(cfg.oracle)
     refs, table = methods.references(), []
-    for i, ref in enumerate(refs):
+    for done, ref in enumerate(refs, start=1):
         if ref not in res.annotations:
             continue
         for model in cfg.models:
-            if model in refs[: i + 1] or model not in res.annotations:
+            if model in refs[:done] or model not in res.annotations:
                 continue
             row: dict = {"model": model, "vs": ref}
             for i, oracle in enumerate(oracles):
