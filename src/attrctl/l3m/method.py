@@ -78,10 +78,13 @@ def l3m_models(config: dict[str, Any]) -> list[str]:
 
 
 def report_inputs(config: dict[str, Any]) -> dict[str, list[str]]:
+    """Its models' training metrics and, where any is reported, the task perplexity of its table's models (base
+    and sft beside them): a report without an L3M model reads none, so its DAG has no task_ppl job."""
     models = config["models"]
+    mine = [m for m in models if re.fullmatch(MODEL, m)]
     return {
-        "train": [paths.metrics(m, "train") for m in models if re.fullmatch(MODEL, m)],
-        "task_ppl": [paths.metrics(m, "task_ppl") for m in models if m in l3m_models(config)],
+        "train": [paths.metrics(m, "train") for m in mine],
+        "task_ppl": [paths.metrics(m, "task_ppl") for m in models if mine and m in l3m_models(config)],
     }
 
 
