@@ -11,6 +11,8 @@ import pytest
 import yaml
 from conftest import SNAKEMAKE, STAGES, make_project, ran_stages, run, stage_rule, untracked
 
+from attrctl import methods
+
 pytestmark = pytest.mark.slow
 
 AFTER_SAMPLE = STAGES - {"validate", "prepare_model", "prepare_data", "train_oracle"}  # NADO, corpus, TNT use samples
@@ -182,8 +184,7 @@ def test_mlflow_holds_the_table_numbers(snakemake_project):
         if not math.isnan(float(value)):
             assert on_model_run[name] == pytest.approx(float(value)), name
     artifacts = {a.path for a in client.list_artifacts(children["report:tables"].info.run_id, "tables")}
-    tables = ("toxicity", "detox", "paired", "classification", "nado", "oracle", "tnt", "l3m", "dglm", "efficiency")
-    assert artifacts == {f"tables/{t}.{e}" for t in tables for e in ("md", "csv")}
+    assert artifacts == {f"tables/{t}.{e}" for t in methods.tables() for e in ("md", "csv")}  # every declared table
     plots = {a.path for a in client.list_artifacts(children["report:tables"].info.run_id, "plots")}
     assert {"plots/tradeoff.png", "plots/toxicity_hist.png", "plots/nado_reg_kl.png", "plots/tnt_tradeoff.png"} <= plots
     models = {m.name: m for m in client.search_logged_models([experiment.experiment_id])}
