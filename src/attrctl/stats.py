@@ -53,6 +53,12 @@ def paired(a, b, seed: int = 0, iterations: int = ITERATIONS) -> dict[str, float
     }
 
 
+def paired_units(a: dict, b: dict, seed: int = 0, iterations: int = ITERATIONS) -> dict[str, float]:
+    """:func:`paired` over the units both models have: `a` and `b` map a unit (a prompt id) to its value."""
+    common = sorted(set(a) & set(b))
+    return paired([a[u] for u in common], [b[u] for u in common], seed, iterations)
+
+
 def paired_pooled(nll_a, nll_b, tokens, seed: int = 0, iterations: int = ITERATIONS) -> dict[str, float]:
     """Perplexity pooled over tokens, model a over model b on the same units: exp((Σ nll_a − Σ nll_b) / Σ tokens),
     nll_* each unit's summed negative log-likelihood and `tokens` its token count, with the ratio's interval

@@ -30,8 +30,7 @@ def _with_ci(name: str, units: dict[str, float], seed: int) -> dict[str, float]:
 
 
 def _vs_base(name: str, mine: dict[str, float], base: dict[str, float], seed: int) -> dict[str, float]:
-    common = sorted(set(mine) & set(base))
-    pair = stats.paired([mine[p] for p in common], [base[p] for p in common], seed)
+    pair = stats.paired_units(mine, base, seed)
     return {f"{name}_vs_base_{k}": pair[k] for k in ("diff", "diff_ci_lo", "diff_ci_hi", "ratio")}
 
 

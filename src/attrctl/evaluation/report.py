@@ -119,10 +119,9 @@ def paired_rows(cfg: Config, res: Results, oracles: list[str] | None = None) -> 
             for i, oracle in enumerate(oracles):
                 mine = per_prompt(res.annotations[model], cfg.oracle.threshold, None if i == 0 else oracle)
                 theirs = per_prompt(res.annotations[ref], cfg.oracle.threshold, None if i == 0 else oracle)
-                common = sorted(set(mine) & set(theirs))
-                pair = stats.paired(
-                    [mine[p]["toxicity_probability"] for p in common],
-                    [theirs[p]["toxicity_probability"] for p in common],
+                pair = stats.paired_units(
+                    {p: v["toxicity_probability"] for p, v in mine.items()},
+                    {p: v["toxicity_probability"] for p, v in theirs.items()},
                     cfg.seed,
                 )
                 prefix = "" if i == 0 else f"{oracle}/"
@@ -137,8 +136,7 @@ def paired_perplexity(mine: dict, theirs: dict, seed: int) -> dict[str, float]:
     """Conditional perplexity, model against reference, paired over the prompts both have scored (`mine` and
     `theirs`: evaluate's metrics, whose `prompt_cond_ppl` holds each prompt's): `diff*` and `ratio*`."""
     a, b = mine.get("prompt_cond_ppl", {}), theirs.get("prompt_cond_ppl", {})
-    common = sorted(set(a) & set(b))
-    return stats.paired([a[p] for p in common], [b[p] for p in common], seed) if common else {}
+    return stats.paired_units(a, b, seed) if set(a) & set(b) else {}
 
 
 def _paired_perplexity(cfg: Config, mine: dict, theirs: dict) -> dict[str, float]:
