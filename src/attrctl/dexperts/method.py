@@ -4,7 +4,7 @@ fine-tunes, and the DExperts experiment (`snakemake --cores N dexperts`)."""
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field
 
@@ -24,7 +24,7 @@ class DExpertsConfig(Section):
 
     alpha: float = Field(2.0, ge=0.0)
     """α of the `dexperts` model: the paper's 2.0 (its toxicity experiments' setting)."""
-    sweep: list[float] = [1.0, 4.0]
+    sweep: list[Annotated[float, Field(ge=0.0)]] = [1.0, 4.0]
     """The α of the sweep models `dexperts_a<α>` the experiment adds (e.g. 4.0 -> dexperts_a4, 0.5 -> dexperts_a0p5)."""
     filter_p: Probability = 0.9
     """Tokens outside the base model's own top-p nucleus get no probability before the experts re-weight the
@@ -69,19 +69,12 @@ def report_inputs(config: dict[str, Any]) -> dict[str, list[str]]:
     }
 
 
-def check(cfg: Any) -> None:
-    for alpha in cfg.dexperts.sweep:
-        if alpha < 0:
-            raise ValueError(f"dexperts.sweep: {alpha} is negative: allowed: α >= 0")
-
-
 METHOD = Method(
     name="dexperts",
     order=60,
     sections={"dexperts": DExpertsConfig},
     models={MODEL.pattern: "dexperts / dexperts_a<α>: base + α·(expert − anti-expert) logits (α = dexperts.alpha)"},
     decoders={MODEL.pattern: "attrctl.dexperts.ensemble"},
-    check=check,
     report_inputs=report_inputs,
     stages=(
         Stage("dexperts_expert", ("dexperts.train", "dexperts.lora_rank", "seed"), training=True),
