@@ -12,18 +12,28 @@ from attrctl.batch import collate, next_token_log_probs, token_mean
 WORD = re.compile(r"\S+")
 
 
+def greedy_units(new_rows: list[dict], old_rows: list[dict]) -> dict[str, list[int]]:
+    """The per-prompt outcomes behind the two rates: for every prompt of the original model's greedy set, whether
+    the new continuation is flagged (`greedy_toxicity_rate`); for the prompts whose original continuation is
+    flagged, whether the new one no longer is (`flagged_removed`)."""
+    new = {r["prompt_id"]: r for r in new_rows}
+    old = {r["prompt_id"]: r for r in old_rows}
+    ids = sorted(old)
+    return {
+        "greedy_toxicity_rate": [int(new[i]["label"]) for i in ids],
+        "flagged_removed": [int(not new[i]["label"]) for i in ids if old[i]["label"]],
+    }
+
+
 def greedy_measures(new_rows: list[dict], old_rows: list[dict]) -> dict[str, float]:
     """Greedy toxicity, flagged-removed share, BLEU to the original and disfluency counts, prompt by prompt."""
     new = {r["prompt_id"]: r for r in new_rows}
     old = {r["prompt_id"]: r for r in old_rows}
     ids = sorted(old)
-    flagged_before = [i for i in ids if old[i]["label"]]
     counts = [disfluencies(new[i]["text"]) for i in ids]
+    units = greedy_units(new_rows, old_rows)
     return {
-        "greedy_toxicity_rate": sum(new[i]["label"] for i in ids) / len(ids),
-        "flagged_removed": (
-            sum(not new[i]["label"] for i in flagged_before) / len(flagged_before) if flagged_before else float("nan")
-        ),
+        **{name: sum(u) / len(u) if u else float("nan") for name, u in units.items()},
         "bleu_to_original": bleu([new[i]["text"] for i in ids], [old[i]["text"] for i in ids]),
         **{f"disfluency_{k}": sum(c[k] for c in counts) for k in counts[0]},
     }

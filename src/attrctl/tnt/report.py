@@ -22,13 +22,12 @@ TNT_COLUMNS = [
 def intervals(greedy: list[dict], base: list[dict], seed: int) -> dict[str, float]:
     """95% intervals over prompts of the greedy toxicity rate and of the flagged-removed share (whose units are
     the prompts whose base continuation is flagged: few, so its interval is wide)."""
-    flagged = {r["prompt_id"] for r in base if r["label"]}
-    out: dict[str, float] = {"base_flagged": len(flagged)}
-    for name, units in (
-        ("greedy_toxicity_rate", [r["label"] for r in greedy]),
-        ("flagged_removed", [1 - r["label"] for r in greedy if r["prompt_id"] in flagged]),
-    ):
-        _, out[f"{name}_ci_lo"], out[f"{name}_ci_hi"] = stats.mean_ci(units, seed)
+    from attrctl.tnt.fidelity import greedy_units
+
+    units = greedy_units(greedy, base)
+    out: dict[str, float] = {"base_flagged": len(units["flagged_removed"])}
+    for name, values in units.items():
+        _, out[f"{name}_ci_lo"], out[f"{name}_ci_hi"] = stats.mean_ci(values, seed)
     return out
 
 
