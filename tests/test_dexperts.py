@@ -69,7 +69,8 @@ def test_sampler_and_scoring_agree(ensemble, tiny_model, tokenizer):
 
 
 def test_sampling_k_continuations_per_prompt(ensemble, tokenizer):
-    """Nucleus sampling with k rows per prompt (the cache repeated after one prefill) gives k distinct rows."""
+    """Nucleus sampling with k rows per prompt (the three caches repeated after one prefill): k rows a prompt, in
+    order, each with finite log-probabilities."""
     rows = generate(ensemble, tokenizer, PROMPTS, SampleConfig(k=3, max_new_tokens=6, top_p=0.9), 0, 32)
     assert len(rows) == 6 and [r["sample"] for r in rows[:3]] == [0, 1, 2]
     assert all(math.isfinite(lp) for r in rows for lp in r["logprobs"])

@@ -15,8 +15,6 @@ lm-eval (scoring uses no nucleus filter: a text outside the base model's nucleus
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
 from pathlib import Path
 
 import torch
@@ -94,12 +92,9 @@ def write_dir(path: Path, base: Path, expert: Path, anti: Path, alpha: float, fi
     hashes, so a retrained expert changes the file) and the ensemble's settings."""
     spec = {"module": __name__, "base": str(base), "alpha": alpha, "filter_p": filter_p}
     for role, part in (("expert", expert), ("anti", anti)):
-        digest = hashlib.sha256()
-        for weights in sorted(Path(part).glob("*.safetensors")):
-            digest.update(weights.read_bytes())
-        spec |= {role: str(part), f"{role}_sha256": digest.hexdigest()}
-    path.mkdir(parents=True, exist_ok=True)
-    (path / models.GUIDED).write_text(json.dumps(spec, indent=2) + "\n")
+        weights = sorted(Path(part).glob("*.safetensors"))
+        spec |= {role: str(part), f"{role}_sha256": models.sha256(*weights)}
+    models.write_guided(path, spec)
 
 
 def _load(spec: dict, device, dtype, filter_p: float) -> tuple[DExpertsLM, object]:

@@ -5,18 +5,12 @@ attrctl.models.load_for_sampling calls :func:`load_for_sampling` for the shared 
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
 from pathlib import Path
 
 from attrctl import models
 from attrctl.dglm import data, diffusion, generate
 from attrctl.dglm import decoder as dec
 from attrctl.dglm.method import SAMPLING_KEYS, DglmConfig
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def write_guided_dir(
@@ -46,12 +40,11 @@ def write_guided_dir(
         "diffusion": str(diffusion_dir),
         "decoder": str(decoder_dir),
         "classifiers": str(classifiers),
-        "sha256": {name: _sha256(file) for name, file in read.items()},
+        "sha256": {name: models.sha256(file) for name, file in read.items()},
         "guidance": dglm.runs[run],
         "dglm": dglm.model_dump(mode="json", include=set(SAMPLING_KEYS)),
     }
-    path.mkdir(parents=True, exist_ok=True)
-    (path / models.GUIDED).write_text(json.dumps(spec, indent=2) + "\n")
+    models.write_guided(path, spec)
 
 
 def load_for_sampling(spec: dict, device, dtype) -> models.Sampler:

@@ -11,8 +11,6 @@
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
 from pathlib import Path
 
 import torch
@@ -28,10 +26,13 @@ from attrctl.sampling import generate
 
 
 def write_guided_dir(path: Path, base_dir: Path, nado_dir: Path, delta: float, strength: float) -> None:
-    digest = hashlib.sha256((nado_dir / WEIGHTS).read_bytes()).hexdigest()
-    spec = {"module": __name__, "base": str(base_dir), "nado": str(nado_dir), "nado_sha256": digest}
-    path.mkdir(parents=True, exist_ok=True)
-    (path / models.GUIDED).write_text(json.dumps(spec | {"delta": delta, "strength": strength}, indent=2) + "\n")
+    spec = {
+        "module": __name__,
+        "base": str(base_dir),
+        "nado": str(nado_dir),
+        "nado_sha256": models.sha256(nado_dir / WEIGHTS),
+    }
+    models.write_guided(path, spec | {"delta": delta, "strength": strength})
 
 
 def _final_norm(model) -> nn.Module:
