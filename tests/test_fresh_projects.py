@@ -1,6 +1,7 @@
 """Runs that start from a fresh project instead of the tiny DAG's (test_pipeline), so that they can run beside it
-(`make test` spreads test modules over two pytest-xdist workers): DVC alone from scratch, a kill in mid-stage or in
-mid-training, and two training processes (gloo, on this CPU) reaching the weights of one."""
+(`make test` spreads test modules over two pytest-xdist workers): DVC alone from scratch, Snakemake reproducing its
+outputs, a kill in mid-stage or in mid-training, and two training processes (gloo, on this CPU) reaching the weights
+of one."""
 
 from __future__ import annotations
 
@@ -14,9 +15,7 @@ import time
 import pytest
 import torch
 import yaml
-from conftest import PYTHON, SNAKEMAKE, STAGES, copy_results, git_project, make_project, ran_stages, run, untracked
-
-from attrctl import methods
+from conftest import PYTHON, SNAKEMAKE, copy_results, git_project, make_project, ran_stages, run, untracked
 
 pytestmark = pytest.mark.slow
 
@@ -30,42 +29,58 @@ def yield_to_the_tiny_dag():
 TRAINING_INPUTS = ["results/annotations/base", "results/data", "results/models/base"]
 
 
+DETERMINISTIC = {  # outputs that must be a function of inputs and params (timings and MLflow are not)
+    "results/samples/base/eval.jsonl": "",
+    "results/annotations/base/eval.jsonl": "",
+    "results/metrics/base/toxicity.json": "",
+    "results/nado/sequential_iter1": "nado.safetensors",
+    "results/data/corpus.jsonl": "",
+    "results/models/nado_reg_i1": "model.safetensors",
+}
+
+
 @pytest.fixture(scope="module")
-def training_inputs(tmp_path_factory):
-    """A project holding only what the training stages read: the base model, its labelled samples, the corpus and
-    the TNT data (13 jobs of the tiny DAG)."""
-    root = make_project(tmp_path_factory.mktemp("inputs") / "p")
-    untracked(root)
-    targets = ["results/models/base", "results/annotations/base/train1.jsonl", "results/annotations/base/eval.jsonl"]
-    run([*SNAKEMAKE, *targets, "results/data/corpus.jsonl", "results/data/tnt_train.jsonl"], root)
-    return root
-
-
-def test_dvc_repro_runs_the_dag_and_exp_run_validates(tmp_path):
-    """dvc repro runs one stage at a time, each paying the stage's start-up, so this runs a smaller DAG from
-    scratch: the base model's evaluation (dvc.yaml regenerated for it, as the README says to after changing
-    `models`). The full tiny DAG's stages match Snakemake's (test_workflow_parity) and are handed over from a
-    Snakemake run in test_pipeline."""
-    root = make_project(tmp_path / "p")
+def dvc_project(tmp_path_factory):
+    """`dvc repro` from scratch in a git + DVC project of the tiny profile, for two targets: the base model's
+    evaluation and the first NADO-regularised model (DVC runs one stage at a time, each paying its start-up, so not
+    the whole DAG; the whole DAG's stages match Snakemake's in test_workflow_parity and are handed over from a
+    Snakemake run in test_pipeline). Its results also hold what the training stages read (TRAINING_INPUTS): the root
+    and `dvc repro`'s output."""
+    root = make_project(tmp_path_factory.mktemp("dvc") / "p")
     untracked(root)  # DVC's runs are tracked in test_pipeline (evaluate-base)
-    params = yaml.safe_load((root / "params.yaml").read_text())
-    params["models"] = ["base"]
-    (root / "params.yaml").write_text(yaml.safe_dump(params))
     root = git_project(root, copy=False)
-    out = run(["dvc", "repro"], root).stdout
-    absent = {s.name for m in methods.registered() for s in m.stages}  # no method's stage for the base model
-    assert ran_stages(out) == STAGES - absent, out
-    assert (root / "results/tables/detox.csv").read_text().splitlines()[1].startswith("base,")
+    return root, run(["dvc", "repro", "evaluate-base", "finetune-nado_reg_i1"], root).stdout
+
+
+def test_dvc_repro_runs_a_targets_upstream_and_exp_run_validates(dvc_project):
+    root, out = dvc_project
+    upstream = {"validate", "prepare_data", "prepare_model", "train_oracle", "sample", "annotate", "evaluate"}
+    assert ran_stages(out) == upstream | {"corpus", "train_nado", "finetune"}, out
+    assert len(re.findall(r"Running stage '", out)) == 12, out  # each once: base's eval and train1 samples
+    assert json.loads((root / "results/metrics/base/toxicity.json").read_text())["toxicity_probability"] >= 0
     before = (root / "results/samples/base/eval.jsonl").read_bytes()
     bad = run(["dvc", "exp", "run", "-S", "sample.k=-1"], root, check=False)
     assert bad.returncode != 0 and "sample.k" in bad.stdout + bad.stderr
     assert (root / "results/samples/base/eval.jsonl").read_bytes() == before, "a bad param must lose nothing"
 
 
-def test_killed_stage_leaves_no_output(tmp_path):
+def test_snakemake_two_jobs_at_a_time_reproduces_dvcs_outputs(dvc_project, tmp_path):
+    """The same outputs from Snakemake, two jobs at a time in another order, as from DVC one stage at a time."""
+    import hashlib
+
+    first = dvc_project[0]
+    second = make_project(tmp_path / "again")
+    untracked(second)
+    run([*SNAKEMAKE, *DETERMINISTIC], second)
+    for target, inside in DETERMINISTIC.items():
+        digests = [hashlib.sha256((root / target / inside).read_bytes()).hexdigest() for root in (first, second)]
+        assert digests[0] == digests[1], target
+
+
+def test_killed_stage_leaves_no_output(dvc_project, tmp_path):
     root = make_project(tmp_path / "p")
     untracked(root)
-    run([*SNAKEMAKE, "results/data/prompts_eval.jsonl", "results/models/base"], root)
+    copy_results(dvc_project[0], root, ["results/data", "results/models/base"])
     params = yaml.safe_load((root / "params.yaml").read_text())
     params["sample"].update(k=64, max_new_tokens=64)  # long enough to be killed mid-way
     (root / "params.yaml").write_text(yaml.safe_dump(params))
@@ -120,11 +135,11 @@ def training_project(path, inputs, override: dict) -> tuple:
 
 
 @pytest.mark.parametrize("stage", sorted(KILLABLE))
-def test_killed_training_resumes_to_the_same_weights(training_inputs, tmp_path, stage):
+def test_killed_training_resumes_to_the_same_weights(dvc_project, tmp_path, stage):
     from safetensors.torch import load_file
 
     override, weights_file, checkpoint = KILLABLE[stage]
-    root, _, commands = training_project(tmp_path / "p", training_inputs, override)
+    root, _, commands = training_project(tmp_path / "p", dvc_project[0], override)
     cmd = commands[weights_file.rsplit("/", 1)[0]]
     weights = root / weights_file
     run(cmd, root)  # uninterrupted
@@ -163,14 +178,14 @@ WEIGHTS = {  # the training stages' outputs to compare (a NADO, a policy), and t
 }
 
 
-def test_two_processes_reach_the_weights_of_one(training_inputs, tmp_path):
+def test_two_processes_reach_the_weights_of_one(dvc_project, tmp_path):
     """Two processes of 2 examples per step against one process accumulating 2 micro-batches of 2: the same
     micro-batches, weighted the same, so the weights agree to rounding (the sft weights are stored in bf16)."""
     from safetensors.torch import load_file
 
     accumulating = {"train": {"batch_size": 2, "grad_accum": 2, "epochs": 2}}
     override = {section: accumulating for section in ("nado", "finetune")}
-    root, params, cmds = training_project(tmp_path / "p", training_inputs, override)
+    root, params, cmds = training_project(tmp_path / "p", dvc_project[0], override)
     single = {}
     for out, weights in WEIGHTS.items():
         run(cmds[out], root)

@@ -119,6 +119,8 @@ RERUNS = {
     "src/attrctl/training.py": lambda s: not re.search(r"validate|prepare|oracle|\bbase\b|classification", s),
     # labels: annotation and what reads labels, not the oracle's training nor the base model's samples
     "oracle.threshold": lambda s: not re.search(r"validate|prepare|train_oracle|^sample.*\bbase-", s),
+    # the models at tnt.alpha and their evaluation, not the negatives (tnt_data) nor the sweep's models
+    "tnt.alpha": lambda s: s == "report" or (re.search(r"[@-]tnt_[a-z]+\b", s) and not re.search(r"_a\d", s)),
 }
 
 

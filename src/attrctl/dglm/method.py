@@ -146,6 +146,11 @@ METHOD = Method(
                 "dglm.noise_train_min",
                 "dglm.decoder_train",
                 "seed",
+                # its held-out diagnostic decodes as a run would (attrctl.dglm.generate.follow)
+                "dglm.encoder",
+                "dglm.noise_infer",
+                "sample",
+                "data.max_prompt_tokens",
             ),
             training=True,
         ),

@@ -7,7 +7,7 @@ from typing import Any, Literal, get_args
 
 from pydantic import Field, model_validator
 
-from attrctl.methods import Experiment, Method, Stage, Table
+from attrctl.methods import Experiment, Job, Method, Stage, Table
 from attrctl.pipeline import paths
 from attrctl.sections import PositiveInt, Probability, Section, TrainConfig
 
@@ -46,6 +46,10 @@ class TNTConfig(Section):
         return self
 
 
+DATA_KEYS = ("mechanism", "flag_fraction", "variant", "max_negatives", "positives_per_negative")
+"""The keys of `tnt` that choose the negative tokens and the training examples (the tnt_data stage)."""
+
+
 def check(cfg: Any) -> None:
     if cfg.tnt.mechanism == "linear" and cfg.oracle.name != "profanity_check":
         raise ValueError(
@@ -63,6 +67,15 @@ def tnt_models(config: dict[str, Any]) -> list[str]:
     return model_names(config["tnt"]["losses"], config["tnt"]["sweep"])
 
 
+def train_params(job: Job) -> list[str]:
+    """What a TNT update reads: its loop, ε, and α unless the name fixes it (a model of the sweep)."""
+    from attrctl.tnt.data import parse_name
+
+    model = job.get("model", "")
+    swept = model.startswith("tnt_") and parse_name(model)[1] is not None
+    return ["tnt.train", "tnt.epsilon", "seed", *([] if swept else ["tnt.alpha"])]
+
+
 def report_inputs(config: dict[str, Any]) -> dict[str, list[str]]:
     tnt = tnt_models(config)
     return {
@@ -78,8 +91,8 @@ METHOD = Method(
     sections={"tnt": TNTConfig},
     models={r"tnt_(" + "|".join(get_args(TNTLoss)) + r")": "tnt_<loss>: a TNT update of the base model"},
     stages=(
-        Stage("tnt_data", ("tnt", "oracle", "seed")),
-        Stage("tnt_train", ("tnt", "seed"), training=True),
+        Stage("tnt_data", (*(f"tnt.{k}" for k in DATA_KEYS), "oracle", "seed")),
+        Stage("tnt_train", train_params, training=True),
         Stage("tnt_eval"),
     ),
     tables={
