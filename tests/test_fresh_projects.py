@@ -1,7 +1,7 @@
 """Runs that start from a fresh project instead of the tiny DAG's (test_pipeline), so that they can run beside it
 (`make test` spreads test modules over two pytest-xdist workers): DVC alone from scratch, Snakemake reproducing its
-outputs, a kill in mid-stage or in mid-training, and two training processes (gloo, on this CPU) reaching the weights
-of one."""
+outputs, a DVC remote carrying them to a clone, a kill in mid-stage or in mid-training, and two training processes
+(gloo, on this CPU) reaching the weights of one."""
 
 from __future__ import annotations
 
@@ -39,6 +39,9 @@ DETERMINISTIC = {  # outputs that must be a function of inputs and params (timin
 }
 
 
+TARGETS = ["evaluate-base", "finetune-nado_reg_i1"]  # DVC stages that write DETERMINISTIC's outputs
+
+
 @pytest.fixture(scope="module")
 def dvc_project(tmp_path_factory):
     """`dvc repro` from scratch in a git + DVC project of the tiny profile, for two targets: the base model's
@@ -49,7 +52,7 @@ def dvc_project(tmp_path_factory):
     root = make_project(tmp_path_factory.mktemp("dvc") / "p")
     untracked(root)  # DVC's runs are tracked in test_pipeline (evaluate-base)
     root = git_project(root, copy=False)
-    return root, run(["dvc", "repro", "evaluate-base", "finetune-nado_reg_i1"], root).stdout
+    return root, run(["dvc", "repro", *TARGETS], root).stdout
 
 
 def test_dvc_repro_runs_a_targets_upstream_and_exp_run_validates(dvc_project):
@@ -62,6 +65,26 @@ def test_dvc_repro_runs_a_targets_upstream_and_exp_run_validates(dvc_project):
     bad = run(["dvc", "exp", "run", "-S", "sample.k=-1"], root, check=False)
     assert bad.returncode != 0 and "sample.k" in bad.stdout + bad.stderr
     assert (root / "results/samples/base/eval.jsonl").read_bytes() == before, "a bad param must lose nothing"
+    run(["git", "checkout", "--", "params.yaml"], root)  # the project's own params again, for the other tests
+
+
+def test_a_dvc_remote_carries_the_results_to_another_clone(dvc_project, tmp_path):
+    """push after a run, clone elsewhere, pull: `dvc status` is clean and, after `snakemake --touch`, Snakemake
+    has nothing to do (README, Scaling out)."""
+    root, targets = dvc_project[0], ["--with-deps", *TARGETS]
+    run(["dvc", "remote", "add", "-d", "store", str(tmp_path / "store")], root)
+    run(["git", "add", "-A"], root)
+    run(["git", "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-q", "-m", "results"], root)
+    run(["dvc", "push", "-q", *targets], root)
+    clone = tmp_path / "clone"
+    run(["git", "clone", "-q", str(root), str(clone)], tmp_path)
+    run(["dvc", "pull", "-q", *targets], clone)
+    for target, inside in DETERMINISTIC.items():
+        assert (clone / target / inside).read_bytes() == (root / target / inside).read_bytes(), target
+    status = json.loads(run(["dvc", "status", "--json", *targets], clone).stdout)
+    assert set(status) <= {"validate"}, status  # validate always runs first; nothing else is out of date
+    run(["snakemake", "--touch", "--cores", "1", *DETERMINISTIC], clone)
+    assert "Nothing to be done" in run([*SNAKEMAKE, "-n", *DETERMINISTIC], clone).stdout
 
 
 def test_snakemake_two_jobs_at_a_time_reproduces_dvcs_outputs(dvc_project, tmp_path):

@@ -259,24 +259,6 @@ def test_editing_tnt_code_reruns_tnt_jobs_only(dvc_committed):
         os.utime(losses, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # Snakemake reads code changes from mtimes
 
 
-def test_a_dvc_remote_carries_the_results_to_another_clone(dvc_committed, tmp_path):
-    """push after a run, clone elsewhere, pull: `dvc status` is clean and, after `snakemake --touch`, Snakemake
-    has nothing to do (README, Scaling out)."""
-    root = dvc_committed
-    run(["dvc", "remote", "add", "-d", "store", str(tmp_path / "store")], root)
-    run(["git", "add", "-A"], root)
-    run(["git", "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-q", "-m", "results"], root)
-    run(["dvc", "push", "-q"], root)
-    clone = tmp_path / "clone"
-    run(["git", "clone", "-q", str(root), str(clone)], tmp_path)
-    run(["dvc", "pull", "-q"], clone)
-    assert (clone / "results/tables/detox.md").read_text() == (root / "results/tables/detox.md").read_text()
-    status = json.loads(run(["dvc", "status", "--json"], clone).stdout)
-    assert set(status) <= {"validate"}, status  # validate always runs first; nothing else is out of date
-    run(["snakemake", "--touch", "--cores", "1"], clone)
-    assert "Nothing to be done" in run(["snakemake", "-n", "--cores", "2"], clone).stdout
-
-
 def test_dvc_takes_over_snakemake_results_and_reruns_only_what_changed(dvc_committed):
     root = dvc_committed
     out = run(["dvc", "repro"], root).stdout
