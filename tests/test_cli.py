@@ -46,7 +46,7 @@ Options:
   --name NAME        a string
   --model PATH       input: a path
   [--guide PATH]     input: an optional path
-  --samples PATHS    inputs: one or more paths
+  --samples PATHS    input: one or more paths
 
 What the stage does, at length.
 """
@@ -64,6 +64,7 @@ def test_the_docstring_declares_the_options():
     )
     assert (args.name, args.model, args.guide, args.samples) == ("x", Path("m"), None, [Path("a"), Path("b")])
     assert args.checkpoints == Path("c") and args.out == Path("o")
+    assert cli.inputs(args) == [Path("m"), Path("a"), Path("b")]  # the `input:` options given (what resumes hash)
     with pytest.raises(SystemExit):  # --model is required
         p.parse_args(["--name", "x", "--samples", "a", "--checkpoints", "c", "--out", "o", "--metrics", "t"])
     assert p.epilog == "What the stage does, at length."

@@ -65,10 +65,7 @@ def test_two_dpo_steps_move_the_weights(tiny_model_dir, tmp_path):
     from attrctl.dpo.train import train
     from attrctl.runtime import Precision
 
-    cfg = parse(
-        Config().model_dump(mode="json")
-        | {"dpo": {"beta": 0.1, "lr": 1e-2, "max_steps": 2, "batch_size": 2, "checkpoint_every": 2}}
-    )
+    cfg = parse(Config().model_dump(mode="json") | {"dpo": {"beta": 0.1, "lr": 1e-2, "max_steps": 2, "batch_size": 2}})
     policy, tokenizer = models.load(tiny_model_dir, trainable=True)
     reference, _ = models.load(tiny_model_dir)
     before = {k: v.clone() for k, v in policy.state_dict().items()}
@@ -79,8 +76,10 @@ def test_two_dpo_steps_move_the_weights(tiny_model_dir, tmp_path):
     )
     precision = Precision(RuntimeConfig(device="cpu", threads=0), torch.device("cpu"))
     seen = []
+    (tmp_path / "ckpt" / "checkpoint-1").mkdir(parents=True)  # a killed run's: trl's resume is not reproducible
     trained, metrics = train(policy, reference, tokenizer, found, cfg, tmp_path / "ckpt", precision, seen.append)
     assert metrics["train_steps"] == 2 and len(metrics["history"]) == 2 and len(seen) == 2
+    assert not list((tmp_path / "ckpt").glob("checkpoint-*")), "started afresh, and saved no checkpoint"
     for key in ("train_seconds", "train_tokens", "train_tokens_per_s", "final_loss", "reward_accuracy"):
         assert math.isfinite(metrics[key]), key
     assert metrics["train_tokens"] > 0

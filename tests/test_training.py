@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import json
+import shutil
 
 import pytest
 import torch
@@ -92,7 +94,7 @@ def test_resumed_history_keeps_the_time_of_the_whole_training(tmp_path):
     model = fresh()
     with pytest.raises(Killed):
         fit(model, make_loss(model, kill_at=13), EXAMPLES, collate, CFG, 0, Job(tmp_path / "f", "fp"))
-    before = [h["seconds"] for h in fit.__globals__["_load_progress"](tmp_path / "f", "fp")["history"]]
+    before = [h["seconds"] for h in json.loads((tmp_path / "f" / "progress.json").read_text())["history"]]
     resumed = fresh()
     history = fit(resumed, make_loss(resumed), EXAMPLES, collate, CFG, 0, Job(tmp_path / "f", "fp"))
     seconds = [h["seconds"] for h in history]
@@ -150,3 +152,52 @@ def test_setup_torch_seeds_and_makes_kernels_deterministic():
     setup_torch(runtime, seed=3)
     assert torch.equal(first, torch.rand(4))
     assert torch.are_deterministic_algorithms_enabled() and torch.is_deterministic_algorithms_warn_only_enabled()
+
+
+def test_the_fingerprint_covers_params_name_input_contents_and_code(tmp_path):
+    from attrctl.training import fingerprint
+
+    data, model, code = tmp_path / "data.jsonl", tmp_path / "model", tmp_path / "loss.py"
+    data.write_text("{}\n")
+    model.mkdir()
+    (model / "model.safetensors").write_bytes(b"\x00\x01")
+    code.write_text("x = 1\n")
+    first = fingerprint({"lr": 0.1}, "sft", [data, model], [code])
+    (model / ".snakemake_timestamp").write_text("")  # Snakemake's bookkeeping is not content
+    assert fingerprint({"lr": 0.1}, "sft", [data, model], [code]) == first
+    assert fingerprint({"lr": 0.2}, "sft", [data, model], [code]) != first
+    assert fingerprint({"lr": 0.1}, "filter", [data, model], [code]) != first
+    (model / "model.safetensors").write_bytes(b"\x00\x02")  # a retrained start model or guide
+    assert fingerprint({"lr": 0.1}, "sft", [data, model], [code]) != first
+    (model / "model.safetensors").write_bytes(b"\x00\x01")
+    code.write_text("x = 2\n")
+    assert fingerprint({"lr": 0.1}, "sft", [data, model], [code]) != first
+
+
+def _rewrite_weights(state, change):
+    weights = state / "model.safetensors"
+    weights.write_bytes(change(weights.read_bytes()))
+
+
+DAMAGE = {  # the last tensor's values zeroed, as a disk error would leave them; a file cut short
+    "bytes zeroed": lambda state: _rewrite_weights(state, lambda data: data[:-16] + bytes(16)),
+    "truncated": lambda state: _rewrite_weights(state, lambda data: data[:9]),
+    "state deleted": lambda state: shutil.rmtree(state),
+    "no manifest": lambda state: (state / "manifest.json").unlink(),
+}
+
+
+@pytest.mark.parametrize("damage", sorted(DAMAGE))
+def test_a_damaged_checkpoint_is_named_and_training_starts_afresh(tmp_path, damage, capsys):
+    reference = fresh()
+    fit(reference, make_loss(reference), EXAMPLES, collate, CFG, 0, Job(tmp_path / "a", "fp"))
+    model = fresh()
+    with pytest.raises(Killed):  # after the checkpoint of step 6
+        fit(model, make_loss(model, kill_at=13), EXAMPLES, collate, CFG, 0, Job(tmp_path / "b", "fp"))
+    state = tmp_path / "b" / "step-000006"
+    DAMAGE[damage](state)
+    again = fresh()
+    fit(again, make_loss(again), EXAMPLES, collate, CFG, 0, Job(tmp_path / "b", "fp"))
+    assert f"not resuming: {state} is damaged" in capsys.readouterr().out
+    for a, b in zip(reference.state_dict().values(), again.state_dict().values(), strict=True):
+        assert torch.equal(a, b)  # the weights of a clean run, not of a damaged state

@@ -7,6 +7,7 @@ temporary sibling name and renamed into place only when finished (rename is atom
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import math
 import os
@@ -90,3 +91,25 @@ def read_jsonl(path: str | Path) -> list[dict]:
 def write_text(path: str | Path, text: str) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(text)
+
+
+def files_of(path: str | Path) -> list[Path]:
+    """A file, or a directory's files (sorted, recursively) without Snakemake's bookkeeping files."""
+    path = Path(path)
+    if not path.is_dir():
+        return [path]
+    return sorted(f for f in path.rglob("*") if f.is_file() and not f.name.startswith(".snakemake"))
+
+
+def digest(*paths: str | Path) -> str:
+    """sha256 of the paths' contents, in order; a directory as its files' relative names and bytes. Read in
+    chunks: a model of many GB is never held in memory."""
+    h = hashlib.sha256()
+    for path in map(Path, paths):
+        for file in files_of(path):
+            if file != path:
+                h.update(file.relative_to(path).as_posix().encode())
+            with file.open("rb") as f:
+                while chunk := f.read(1 << 24):
+                    h.update(chunk)
+    return h.hexdigest()

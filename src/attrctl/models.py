@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import hashlib
 import importlib
 import importlib.util
 import json
@@ -130,15 +129,6 @@ def write_guided(path: str | Path, spec: dict) -> None:
     """Make `path` a decoding-time model's directory: its guided.json holds `spec` (with its loader's `module`)."""
     Path(path).mkdir(parents=True, exist_ok=True)
     (Path(path) / GUIDED).write_text(json.dumps(spec, indent=2) + "\n")
-
-
-def sha256(*files: str | Path) -> str:
-    """One digest of the files' bytes, in order: what a guided.json records of the parts it names, so that a
-    retrained part changes the file (and DVC, which compares contents, re-runs what samples it)."""
-    digest = hashlib.sha256()
-    for file in files:
-        digest.update(Path(file).read_bytes())
-    return digest.hexdigest()
 
 
 def guided_spec(path: str | Path) -> dict | None:

@@ -4,16 +4,19 @@ attrctl.stages.cli so that stages that do not train do not import the training l
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from attrctl import training
 from attrctl.config import tracked
 
 
-def job(run, args, cfg, data: Path, precision, **extra: str):
-    """The training job of a stage: checkpoints in `args.checkpoints`, resumed only under the same tracked params
-    of the stage (plus `extra`), model name and training data; every step logged live to the MLflow `run`."""
-    fingerprint = training.fingerprint({**tracked(cfg, run.stage, run.tags), **extra}, args.name, data)
+def job(run, args, cfg, precision, **extra: str):
+    """The training job of a stage: checkpoints in `args.checkpoints`, resumed only by the same job (the same tracked
+    params of the stage, plus `extra`, model name, input contents and code); every step logged live to `run`."""
+    from attrctl.pipeline.rules import REPO, code
+    from attrctl.stages.cli import inputs
+
+    files = [REPO / f for f in code(run.stage, run.tags)]
+    params = {**tracked(cfg, run.stage, run.tags), **extra}
+    fingerprint = training.fingerprint(params, args.name, inputs(args), files)
     return training.Job(args.checkpoints, fingerprint, f"{run.stage} {args.name}", precision, run.log_step)
 
 
@@ -22,7 +25,7 @@ def fit_policy(run, args, cfg, policy, tokenizer, objective, examples, train_cfg
     returns the per-step history."""
     from attrctl.batch import collate
 
-    pad, training_job = tokenizer.pad_token_id, job(run, args, cfg, args.data, precision)
+    pad, training_job = tokenizer.pad_token_id, job(run, args, cfg, precision)
     return training.fit(policy, objective, examples, lambda b: collate(b, pad), train_cfg, cfg.seed, training_job)
 
 

@@ -16,7 +16,8 @@ import math
 import os
 import shutil
 import time
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,8 +26,10 @@ import torch
 from tqdm.auto import tqdm
 
 from attrctl.config import TrainConfig
-from attrctl.io import write_json
+from attrctl.io import digest, files_of, write_json
 
+MANIFEST = "manifest.json"
+"""Written into each saved state: its files' sizes and checksums, verified before a resume."""
 LossFn = Callable[[torch.nn.Module, dict[str, Any]], tuple[torch.Tensor, dict[str, float]]]
 
 
@@ -35,17 +38,40 @@ def epoch_order(n: int, seed: int, epoch: int) -> list[int]:
     return torch.randperm(n, generator=torch.Generator().manual_seed(seed * 1000 + epoch)).tolist()
 
 
-def _load_progress(checkpoint_dir: Path, fingerprint: str) -> dict | None:
+def _resumable(checkpoint_dir: Path, fingerprint: str) -> tuple[dict | None, str]:
+    """The progress file of a checkpoint this job may resume, or None and why not (empty: no checkpoint)."""
     progress = checkpoint_dir / "progress.json"
     if not progress.is_file():
-        return None
+        return None, ""
     state = json.loads(progress.read_text())
-    if state.get("fingerprint") != fingerprint:  # a checkpoint of another config or data: start afresh
-        progress.unlink()
-        for old in checkpoint_dir.glob("step-*"):
-            shutil.rmtree(old, ignore_errors=True)
-        return None
-    return state
+    if state.get("fingerprint") != fingerprint:
+        return None, f"{checkpoint_dir} is of another run (its params, inputs or code differ)"
+    damage = _damage(checkpoint_dir / state["state"])
+    return (None, f"{checkpoint_dir / state['state']} is damaged ({damage})") if damage else (state, "")
+
+
+def _manifest(state_dir: Path) -> dict[str, list[int]]:
+    """Each file of a saved state: [size, CRC-32] (fast enough to check a GB-sized state in about a second)."""
+    return {
+        f.relative_to(state_dir).as_posix(): [f.stat().st_size, zlib.crc32(f.read_bytes())]
+        for f in files_of(state_dir)
+        if f.name != MANIFEST
+    }
+
+
+def _damage(state_dir: Path) -> str:
+    """What is wrong with a saved state against the manifest written with it; empty when nothing is."""
+    if not (state_dir / MANIFEST).is_file():
+        return f"no {MANIFEST}" if state_dir.is_dir() else "missing"
+    found, written = _manifest(state_dir), json.loads((state_dir / MANIFEST).read_text())
+    bad = sorted(name for name in written.keys() | found.keys() if written.get(name) != found.get(name))
+    return ", ".join(f"{name}: {'missing' if name not in found else 'changed'}" for name in bad)
+
+
+def _clear(checkpoint_dir: Path) -> None:
+    (checkpoint_dir / "progress.json").unlink(missing_ok=True)
+    for old in checkpoint_dir.glob("step-*"):
+        shutil.rmtree(old, ignore_errors=True)
 
 
 @dataclass
@@ -102,7 +128,12 @@ def fit(
     # Hold the checkpoint directory while training: a second writer gets a clear error instead of resuming from
     # a live checkpoint (the lock goes with the process, so a killed run does not block its re-run).
     with _locked(checkpoint_dir) if accelerator.is_main_process else contextlib.nullcontext():
-        progress = _load_progress(checkpoint_dir, job.fingerprint)
+        progress, why = _resumable(checkpoint_dir, job.fingerprint)
+        accelerator.wait_for_everyone()  # every process has read the checkpoint before it may go
+        if progress is None and why:
+            accelerator.print(f"{desc}: not resuming: {why}; starting afresh")
+        if progress is None and accelerator.is_main_process:
+            _clear(checkpoint_dir)
         start, history = 0, []
         if progress is not None:
             accelerator.load_state(str(checkpoint_dir / progress["state"]))
@@ -217,6 +248,7 @@ def _checkpoint(accelerator, checkpoint_dir: Path, step: int, history: list, fin
     accelerator.save_state(str(staging))
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
+        write_json(staging / MANIFEST, _manifest(staging))  # what a resume checks the state against
         shutil.rmtree(checkpoint_dir / name, ignore_errors=True)
         os.replace(staging, checkpoint_dir / name)
         progress = {"step": step, "state": name, "history": history, "fingerprint": fingerprint}
@@ -227,9 +259,11 @@ def _checkpoint(accelerator, checkpoint_dir: Path, step: int, history: list, fin
     accelerator.wait_for_everyone()
 
 
-def fingerprint(sections: dict, name: str, data: Path) -> str:
-    """What a checkpoint must match to be resumed: the tracked params, the model's name and its data."""
-    return hashlib.sha256(json.dumps([sections, name]).encode() + data.read_bytes()).hexdigest()
+def fingerprint(params: dict, name: str, inputs: Sequence[Path], code: Sequence[Path]) -> str:
+    """What a checkpoint must match to be resumed: the params the job reads, its name, and the contents of its
+    inputs (data, start model, guide, ...) and of the code it runs."""
+    files = [*inputs, *code]
+    return hashlib.sha256(json.dumps([params, name, [str(f) for f in files], digest(*files)]).encode()).hexdigest()
 
 
 def summary(history: list[dict], examples: list[dict], epochs: int) -> dict[str, float]:

@@ -22,6 +22,7 @@ from torch import nn
 from transformers.modeling_outputs import CausalLMOutputWithPast
 
 from attrctl import models
+from attrctl.io import digest
 from attrctl.sampling import generate
 
 
@@ -93,7 +94,7 @@ def write_dir(path: Path, base: Path, expert: Path, anti: Path, alpha: float, fi
     spec = {"module": __name__, "base": str(base), "alpha": alpha, "filter_p": filter_p}
     for role, part in (("expert", expert), ("anti", anti)):
         weights = sorted(Path(part).glob("*.safetensors"))
-        spec |= {role: str(part), f"{role}_sha256": models.sha256(*weights)}
+        spec |= {role: str(part), f"{role}_sha256": digest(*weights)}
     models.write_guided(path, spec)
 
 

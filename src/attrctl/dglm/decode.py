@@ -11,6 +11,7 @@ from attrctl import models
 from attrctl.dglm import data, diffusion, generate
 from attrctl.dglm import decoder as dec
 from attrctl.dglm.method import SAMPLING_KEYS, DglmConfig
+from attrctl.io import digest
 
 
 def write_guided_dir(
@@ -40,7 +41,7 @@ def write_guided_dir(
         "diffusion": str(diffusion_dir),
         "decoder": str(decoder_dir),
         "classifiers": str(classifiers),
-        "sha256": {name: models.sha256(file) for name, file in read.items()},
+        "sha256": {name: digest(file) for name, file in read.items()},
         "guidance": dglm.runs[run],
         "dglm": dglm.model_dump(mode="json", include=set(SAMPLING_KEYS)),
     }

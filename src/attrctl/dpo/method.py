@@ -31,8 +31,6 @@ class DpoConfig(Section):
     """Optimizer steps; null: epochs × steps per epoch."""
     batch_size: PositiveInt = 8
     """Pairs per optimizer step."""
-    checkpoint_every: PositiveInt = 10
-    """Optimizer steps between checkpoints; a killed run resumes from the last one."""
 
 
 def dpo_models(config: dict[str, Any]) -> list[str]:

@@ -1,6 +1,5 @@
 """DPO with trl's DPOTrainer: the policy starts from the base model, the reference is the base model frozen.
-trl's own Trainer loop runs it (not attrctl.training); it checkpoints every few steps and resumes from the last
-checkpoint after a kill."""
+trl's own Trainer loop runs it (not attrctl.training); a killed run starts again (attrctl.trl_loop)."""
 
 from __future__ import annotations
 
@@ -25,7 +24,7 @@ def train(policy, reference, tokenizer, pairs: list[dict], cfg: Config, checkpoi
         learning_rate=dpo.lr,
         beta=dpo.beta,
         per_device_train_batch_size=dpo.batch_size,
-        **trl_loop.loop_settings(checkpoints, cfg.seed, precision, save_steps=dpo.checkpoint_every),
+        **trl_loop.loop_settings(checkpoints, cfg.seed, precision),
     )
     trainer = DPOTrainer(
         model=policy,

@@ -1,6 +1,6 @@
 """The RL baseline of the NADO paper: GRPO (or RLOO) from trl, reward = 1 − oracle toxicity of the completion,
-KL penalty to the base model p0. trl's own Trainer loop runs it (not attrctl.training); it checkpoints every few
-steps and resumes from the last checkpoint after a kill."""
+KL penalty to the base model p0. trl's own Trainer loop runs it (not attrctl.training); a killed run starts
+again (attrctl.trl_loop)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def train(policy, tokenizer, oracle, prompts: list[str], cfg: Config, checkpoint
         max_completion_length=rl.max_new_tokens,
         temperature=cfg.sample.temperature,
         top_p=cfg.sample.top_p,
-        **trl_loop.loop_settings(checkpoints, cfg.seed, precision, save_steps=max(1, rl.steps // 4)),
+        **trl_loop.loop_settings(checkpoints, cfg.seed, precision),
     )
     if rl.trainer == "grpo":
         from trl import GRPOConfig as TrainerConfig

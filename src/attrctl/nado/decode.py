@@ -19,6 +19,7 @@ from transformers import LogitsProcessor
 from transformers.modeling_outputs import CausalLMOutput
 
 from attrctl import models
+from attrctl.io import digest
 from attrctl.nado.model import WEIGHTS, NadoModel, base_features
 from attrctl.nado.model import load as load_nado
 from attrctl.nado.qstar import guided_log_probs, success_rate
@@ -30,7 +31,7 @@ def write_guided_dir(path: Path, base_dir: Path, nado_dir: Path, delta: float, s
         "module": __name__,
         "base": str(base_dir),
         "nado": str(nado_dir),
-        "nado_sha256": models.sha256(nado_dir / WEIGHTS),
+        "nado_sha256": digest(nado_dir / WEIGHTS),
     }
     models.write_guided(path, spec | {"delta": delta, "strength": strength})
 

@@ -42,14 +42,23 @@ def parser(doc: str | None, spec) -> argparse.ArgumentParser:
     p.add_argument("--params", type=Path, default=Path("params.yaml"), help="params file (default: params.yaml)")
     p.add_argument("--log-file", type=Path, help="also write everything the stage prints to this file")
     training = spec is not None and methods.stage(spec.name.rsplit(".", 1)[-1]).training
+    inputs = []
     for line in options.strip().splitlines() + (TRAINING if training else []):
         match = _OPTION.fullmatch(line.strip())
         if match is None:
             raise ValueError(f"option line {line.strip()!r} is not `--flag KIND  help` (KIND: NAME, PATH, PATHS)")
         optional, flag, kind, help = match.groups()
         kwargs = {} if kind == "NAME" else {"type": Path, "nargs": "+" if kind == "PATHS" else None}
-        p.add_argument(f"--{flag}", required=not optional, metavar=kind, help=help, **kwargs)
+        action = p.add_argument(f"--{flag}", required=not optional, metavar=kind, help=help, **kwargs)
+        inputs += [action.dest] if help.startswith("input:") else []
+    p.set_defaults(input_options=inputs)
     return p
+
+
+def inputs(args: argparse.Namespace) -> list[Path]:
+    """The paths a stage was given as inputs (its options whose help starts with `input:`), in option order."""
+    given = [getattr(args, dest) for dest in args.input_options]
+    return [path for value in given if value is not None for path in (value if isinstance(value, list) else [value])]
 
 
 class _Tee:

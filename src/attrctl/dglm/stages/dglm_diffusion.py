@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> None:
         precision = runtime.setup_torch(cfg.runtime, cfg.seed)
         _, arrays, examples = data.load_examples(args.data)
         model = diffusion.Denoiser(arrays["latent"].shape[1], arrays["cond"].shape[1], cfg.dglm.denoiser)
-        job = train_stage.job(run, args, cfg, args.data / data.LATENTS, precision)
+        job = train_stage.job(run, args, cfg, precision)
         loss = diffusion.DiffusionLoss(cfg.dglm.cond_dropout)
         history = training.fit(model, loss, examples, diffusion.collate, cfg.dglm.diffusion_train, cfg.seed, job)
         if not runtime.is_main_process():

@@ -1,6 +1,6 @@
 """DPO from the base model: preference pairs from the base model's annotated train-block samples (per prompt, a
 sample the oracle does not flag chosen over one it flags), trl's DPOTrainer against the frozen base model as the
-reference; resumes from its last checkpoint after a kill.
+reference; a killed run starts again (trl's resume is not reproducible).
 
 Options:
   --samples PATH  input: the base model's annotated samples of train block 1

@@ -1,5 +1,5 @@
 """The RL baseline: GRPO (or RLOO) from trl on the corpus prompts, reward = 1 − oracle toxicity of the
-completion, KL penalty to the base model p0; resumes from its last checkpoint after a kill.
+completion, KL penalty to the base model p0; a killed run starts again (trl's resume is not reproducible).
 
 Options:
   --data PATH         input: the corpus (its continuation prompts)

@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> None:
         else:
             nado_model = model.build(base, cfg.nado.trunk, cfg.nado.layers, cfg.nado.lora_rank, cfg.nado.head)
         train.make_trainable(nado_model)
-        job = train_stage.job(run, args, cfg, args.train, precision, warm_start=str(args.warm_start))
+        job = train_stage.job(run, args, cfg, precision)
         rows, pad = read_jsonl(args.train), tokenizer.pad_token_id
         history, cache_seconds = train.train(
             base, nado_model, rows, cfg.nado, cfg.oracle.threshold, cfg.sample.temperature, cfg.seed, pad, job
