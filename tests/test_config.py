@@ -35,6 +35,10 @@ BAD = {  # class of error: (override, words the message must contain)
         {"evaluate": {"reference_model": "nado_decode"}},
         ["evaluate.reference_model", "nado_decode"],
     ),
+    "seed past 32 bits": ({"seed": 2**32}, ["seed", "4294967296", "less than 4294967296"]),
+    "tiny model shape": ({"model": {"tiny": {"hidden": 6, "heads": 4}}}, ["model.tiny.hidden = 6", "heads = 4"]),
+    "negative sweep": ({"tnt": {"sweep": [-5.0]}}, ["tnt.sweep.0", "-5.0", "greater than 0"]),
+    "negative multiplier": ({"l3m": {"mm_weights": {"length": -1.0}}}, ["l3m.mm_weights.length", "greater than 0"]),
 }
 
 
@@ -117,11 +121,30 @@ def test_snakemake_configfile_goes_through_validation(tmp_path):
 def test_missing_params_file(tmp_path):
     with pytest.raises(ConfigError, match="not found"):
         load(Path(tmp_path) / "params.yaml")
+    (tmp_path / "params.yaml").write_text("")
+    with pytest.raises(ConfigError, match="params.yaml' is empty: write it with `python -m attrctl.profiles`"):
+        load(Path(tmp_path) / "params.yaml")
 
 
-@pytest.mark.parametrize("content", ["", "seed: 0\n"])
-def test_every_stage_refuses_a_params_file_that_leaves_tracked_keys_to_defaults(tmp_path, content):
-    (tmp_path / "params.yaml").write_text(content)  # valid for the typed config (all defaults), not for DVC
+def test_a_key_written_twice_is_refused_with_both_lines(tmp_path):
+    from attrctl.profiles import read_overlay
+
+    (tmp_path / "params.yaml").write_text("seed: 0\nsample:\n  k: 2\n  top_p: 0.9\n  k: 25\n")
+    with pytest.raises(ConfigError, match=r"params.yaml:5:3: duplicate key 'k' \(first at line 3\)"):
+        load(tmp_path / "params.yaml")
+    (tmp_path / "profile.yaml").write_text("models: [base]\nseed: 1\nmodels: [sft]\n")
+    with pytest.raises(ConfigError, match=r"profile .*profile.yaml:3:1: duplicate key 'models' \(first at line 1\)"):
+        read_overlay(tmp_path / "profile.yaml")
+
+
+def test_a_yaml_syntax_error_names_file_line_and_column(tmp_path):
+    (tmp_path / "params.yaml").write_text("seed: 0\nsample: {k: 2\nmodels: [base]\n")
+    with pytest.raises(ConfigError, match=r"params file .*params.yaml:3:\d+: "):
+        load(tmp_path / "params.yaml")
+
+
+def test_every_stage_refuses_a_params_file_that_leaves_tracked_keys_to_defaults(tmp_path):
+    (tmp_path / "params.yaml").write_text("seed: 0\n")  # valid for the typed config (all defaults), not for DVC
     proc = run([PYTHON, "-m", "attrctl.stages.sample", "--params", "params.yaml", *SAMPLE_ARGS], tmp_path, check=False)
     assert proc.returncode == 2 and "data.train_blocks" in proc.stderr and "missing" in proc.stderr
     assert not (tmp_path / "results").exists()

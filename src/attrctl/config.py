@@ -68,6 +68,12 @@ class TinyModelConfig(Section):
     heads: PositiveInt = 2
     """Attention heads of the random test model."""
 
+    @model_validator(mode="after")
+    def _heads_divide_hidden(self) -> TinyModelConfig:
+        if self.hidden % self.heads:
+            raise ValueError(f"model.tiny.hidden = {self.hidden} must be divisible by model.tiny.heads = {self.heads}")
+        return self
+
 
 class ModelConfig(Section):
     source: str = "embedded"
@@ -202,7 +208,7 @@ DEFAULT_MODELS = [
 class CoreConfig(Section):
     """The sections every method shares; :data:`Config` adds the sections the method packages declare."""
 
-    seed: int = Field(0, ge=0)
+    seed: int = Field(0, ge=0, lt=2**32)  # numpy's seeds are 32-bit
     """Global seed: data split, sampling, training, bootstrap."""
     models: list[str] = Field(DEFAULT_MODELS, min_length=1)
     """Models (methods) that go through evaluation and appear in the tables: base and the model names the method
@@ -397,16 +403,43 @@ def parse(raw: Any, origin: str = "params") -> Config:
     return cfg
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key written twice in one mapping (PyYAML silently keeps the last)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        first: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if key in first:
+                problem = f"duplicate key {key!r} (first at line {first[key] + 1})"
+                raise yaml.constructor.ConstructorError(None, None, problem, key_node.start_mark)
+            first[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep)
+
+
+def read_yaml(path: str | Path, what: str) -> Any:
+    """A YAML file's content (None when empty); ConfigError naming `file:line:column` on a syntax error or a
+    duplicate key."""
+    path = Path(path)
+    try:
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader)  # noqa: S506 (a safe loader)
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        raise ConfigError(f"{what} {where}: {err.problem}") from None
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{what} {str(path)!r} is not valid YAML: {err}") from None
+
+
 def load(path: str | Path = "params.yaml") -> Config:
     """Read and validate a params file."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"params file {str(path)!r} not found (run from the project root, or pass --params)")
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as err:
-        raise ConfigError(f"params file {str(path)!r} is not valid YAML: {err}") from None
-    return parse({} if raw is None else raw, origin=str(path))
+    raw = read_yaml(path, "params file")
+    if raw is None:
+        raise ConfigError(f"params file {str(path)!r} is empty: write it with `python -m attrctl.profiles`")
+    return parse(raw, origin=str(path))
 
 
 def tracked(config: CoreConfig | dict[str, Any], stage: str, job: methods.Job | None = None) -> dict[str, Any]:

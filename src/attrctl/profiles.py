@@ -20,7 +20,7 @@ import yaml
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from attrctl.config import Config, ConfigError, parse
+from attrctl.config import Config, ConfigError, parse, read_yaml
 
 WIDTH = 118
 EXAMPLES = """\
@@ -74,10 +74,7 @@ def read_overlay(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"profile {str(path)!r} not found")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as err:
-        raise ConfigError(f"profile {str(path)!r} is not valid YAML: {err}") from None
+    raw = read_yaml(path, "profile")
     if raw is None:
         return {}
     if not isinstance(raw, dict):

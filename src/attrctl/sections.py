@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 Probability = Annotated[float, Field(gt=0.0, le=1.0)]
 PositiveInt = Annotated[int, Field(gt=0)]
+PositiveFloat = Annotated[float, Field(gt=0.0)]
 
 
 class Section(BaseModel):

@@ -10,7 +10,7 @@ from pydantic import Field
 
 from attrctl.methods import Experiment, Method, Stage, Table
 from attrctl.pipeline import paths
-from attrctl.sections import PositiveInt, Section
+from attrctl.sections import PositiveFloat, PositiveInt, Section
 
 MODEL = r"(l3m|mm)_[a-z0-9]+"
 
@@ -50,7 +50,7 @@ class L3MConfig(Section):
     margin: float = Field(0.15, ge=0.0, lt=1.0)
     """Share by which each bound is tightened in training (b·(1 − margin) for ≤, b·(1 + margin) for ≥): the
     final iterate sits on the bound it trains against, and the held-out mean's interval must clear the real one."""
-    mm_weights: dict[Literal["length", "toxicity"], float] = {"length": 1.0, "toxicity": 10.0}
+    mm_weights: dict[Literal["length", "toxicity"], PositiveFloat] = {"length": 1.0, "toxicity": 10.0}
     """The mm baseline's fixed multiplier λ_j per metric (what L3M replaces by B′(ĉ_j))."""
     gradient_cap: float | None = Field(1.0, gt=0.0)
     """Each step, the constraints' gradient is scaled down to at most this multiple of the task gradient's norm

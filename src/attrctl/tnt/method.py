@@ -9,7 +9,7 @@ from pydantic import Field, model_validator
 
 from attrctl.methods import Experiment, Job, Method, Stage, Table
 from attrctl.pipeline import paths
-from attrctl.sections import PositiveInt, Probability, Section, TrainConfig
+from attrctl.sections import PositiveFloat, PositiveInt, Probability, Section, TrainConfig
 
 TNTLoss = Literal["tnff", "tnrr", "tnrf", "tnfll", "tnrll", "nl", "ul"]
 
@@ -21,7 +21,7 @@ class TNTConfig(Section):
     """Objectives of the TNT table: model `tnt_<loss>` at `alpha`, and `tnt_<loss>_a<α>` for each α of `sweep`."""
     alpha: float = Field(10.0, gt=0.0)
     """α: weight of the negative positions for the models in the tables."""
-    sweep: list[float] = []
+    sweep: list[PositiveFloat] = []
     """Further α values for the trade-off plot (greedy evaluation only)."""
     variant: Literal["first", "all_flagged", "all_tokens"] = "all_flagged"
     """Which tokens of a flagged sample are negatives: the first flagged token, all flagged, or all tokens."""
