@@ -171,3 +171,22 @@ def test_tracked_reads_sections_and_dotted_keys_from_either_config_form():
     assert set(tracked(cfg, "finetune", {"model": "sft"})) == {"finetune", "nado_reg.iterations", "seed"}
     assert "nado_reg.kl_weight" not in tracked(cfg, "finetune", {"model": "nado_reg_l1"})
     assert "nado_reg.general_weight" in tracked(cfg, "finetune", {"model": "nado_reg_adaptive"})
+
+
+@pytest.mark.parametrize(
+    "runtime, words",
+    [
+        ({"launcher": "pythn"}, "runtime.launcher = 'pythn': no executable 'pythn' on PATH"),
+        ({"device": "cuda"}, "runtime.device = 'cuda', but no CUDA GPU is visible here"),
+    ],
+)
+def test_validate_checks_what_the_runtime_needs_of_this_machine(tmp_path, runtime, words):
+    import torch
+
+    if "device" in runtime and torch.cuda.is_available():
+        pytest.skip("a GPU is visible: device cuda is fine here")
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(merged({"runtime": runtime})))
+    cmd = [PYTHON, "-m", "attrctl.stages.validate", "--params", "params.yaml", "--out", "v"]
+    proc = run(cmd, tmp_path, check=False)
+    assert proc.returncode == 2 and words in proc.stderr
+    assert not (tmp_path / "v").exists()

@@ -24,6 +24,24 @@ def prepare_env(runtime: RuntimeConfig) -> None:
     os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
 
 
+def problems(runtime: RuntimeConfig) -> list[str]:
+    """What this machine lacks for `runtime` (checked by the validate stage, before any work): the launcher's
+    executable, and a GPU when `device: cuda`."""
+    import shlex
+    import shutil
+
+    found = []
+    executable = shlex.split(runtime.launcher)[0] if runtime.launcher.strip() else ""
+    if shutil.which(executable) is None:
+        found.append(f"runtime.launcher = {runtime.launcher!r}: no executable {executable!r} on PATH")
+    if runtime.device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            found.append("runtime.device = 'cuda', but no CUDA GPU is visible here: use 'auto' or 'cpu'")
+    return found
+
+
 def setup_torch(runtime: RuntimeConfig, seed: int) -> Precision:
     """Seed everything, fix threads, make CPU kernels deterministic; return how this process computes (its
     device and precision)."""

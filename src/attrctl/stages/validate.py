@@ -1,4 +1,4 @@
-"""Validate params.yaml and the prompt source before any work.
+"""Validate params.yaml, the prompt source and what the runtime needs of this machine before any work.
 
 The first job of every run: every other stage depends on its marker file, so a bad value or a bad prompt
 record stops the pipeline before anything is written. The marker's content never changes, so re-validating
@@ -22,9 +22,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--prompts", help="input: the prompt source (checked record by record, then split)")
     p.add_argument("--dvc-yaml", type=Path, help="fail when this dvc.yaml is not the current DAG's (regenerate it)")
     args, cfg = cli.start(p, argv)
-    from attrctl import data
+    from attrctl import data, runtime
     from attrctl.io import write_text
 
+    if found := runtime.problems(cfg.runtime):
+        cli.fail("; ".join(found))
     if args.prompts and not args.prompts.startswith("hf:"):
         try:
             data.split(data.load_prompts(args.prompts, cfg.data), cfg.data, cfg.seed)
