@@ -36,7 +36,7 @@ BAD = {  # class of error: (override, words the message must contain)
         ["evaluate.reference_model", "nado_decode"],
     ),
     "seed past 32 bits": ({"seed": 2**32}, ["seed", "4294967296", "less than 4294967296"]),
-    "tiny model shape": ({"model": {"tiny": {"hidden": 6, "heads": 4}}}, ["model.tiny.hidden = 6", "heads = 4"]),
+    "tiny model shape": ({"model": {"tiny": {"hidden": 6, "heads": 2}}}, ["model.tiny.hidden = 6", "even head"]),
     "negative sweep": ({"tnt": {"sweep": [-5.0]}}, ["tnt.sweep.0", "-5.0", "greater than 0"]),
     "negative multiplier": ({"l3m": {"mm_weights": {"length": -1.0}}}, ["l3m.mm_weights.length", "greater than 0"]),
 }

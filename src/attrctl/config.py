@@ -68,12 +68,6 @@ class TinyModelConfig(Section):
     heads: PositiveInt = 2
     """Attention heads of the random test model."""
 
-    @model_validator(mode="after")
-    def _heads_divide_hidden(self) -> TinyModelConfig:
-        if self.hidden % self.heads:
-            raise ValueError(f"model.tiny.hidden = {self.hidden} must be divisible by model.tiny.heads = {self.heads}")
-        return self
-
 
 class ModelConfig(Section):
     source: str = "embedded"
@@ -246,8 +240,11 @@ class CoreConfig(Section):
         _check_model_source(self.model.source, self.runtime.offline)
         _check_prompt_source(self.data.prompts, self.runtime.offline)
         _check_tasks(self.benchmarks.tasks, self.runtime.offline)
-        if self.model.tiny.hidden % self.model.tiny.heads:
-            raise ValueError("model.tiny.hidden must be divisible by model.tiny.heads")
+        hidden, heads = self.model.tiny.hidden, self.model.tiny.heads
+        if hidden % heads or (hidden // heads) % 2:  # rotary embeddings rotate pairs of dimensions
+            raise ValueError(
+                f"model.tiny.hidden = {hidden} over model.tiny.heads = {heads} must give an even head dimension"
+            )
         for method in methods.registered():
             if method.check is not None:
                 method.check(self)
