@@ -18,7 +18,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
 REPO = Path(__file__).resolve().parents[1]
-PROJECT_FILES = ["Snakefile", "workflow", "src", "profiles", ".gitignore"]  # dvc.yaml: generated per profile
+# dvc.yaml is generated per profile
+PROJECT_FILES = ["Snakefile", "workflow", "src", "profiles", ".gitignore", ".dvcignore"]
 
 
 def pytest_collection_modifyitems(config, items):

@@ -29,8 +29,8 @@ HEADER = """\
 VALIDATE = """\
   validate:
     cmd: {cmd}
-    always_changed: true  # a 1-second params check that runs first; its marker never changes, so nothing re-runs
-    deps:
+    deps:  # a 1-second check, re-run when the params change (Snakemake checks them at parse time)
+      - params.yaml
 {deps}
     outs:
       - {out}:

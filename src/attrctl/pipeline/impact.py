@@ -13,7 +13,8 @@ from pathlib import Path
 
 import yaml
 
-# The validate stage always runs (a 1-second check) but its marker never changes, so nothing re-runs after it.
+# The validate stage re-runs on any params change (a 1-second check) but its marker never changes, so nothing
+# re-runs after it.
 MARKER_STAGES = {"validate"}
 
 
