@@ -6,6 +6,7 @@ outputs, a DVC remote carrying them to a clone, a kill in mid-stage or in mid-tr
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import subprocess
@@ -17,6 +18,12 @@ import yaml
 from conftest import PYTHON, SNAKEMAKE, copy_results, git_project, make_project, ran_stages, run, untracked
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module", autouse=True)
+def yield_to_the_tiny_dag():
+    """The tiny DAG is the suite's critical path: this module's processes, beside it, run at a lower priority."""
+    os.nice(10)
 
 
 TRAINING_INPUTS = ["results/annotations/base", "results/data", "results/models/base"]
