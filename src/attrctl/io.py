@@ -101,15 +101,20 @@ def files_of(path: str | Path) -> list[Path]:
     return sorted(f for f in path.rglob("*") if f.is_file() and not f.name.startswith(".snakemake"))
 
 
+def chunks(file: str | Path) -> Iterator[bytes]:
+    """A file's bytes in 16 MiB pieces: a model or optimizer state of many GB is never held in memory."""
+    with Path(file).open("rb") as f:
+        while chunk := f.read(1 << 24):
+            yield chunk
+
+
 def digest(*paths: str | Path) -> str:
-    """sha256 of the paths' contents, in order; a directory as its files' relative names and bytes. Read in
-    chunks: a model of many GB is never held in memory."""
+    """sha256 of the paths' contents, in order; a directory as its files' relative names and bytes."""
     h = hashlib.sha256()
     for path in map(Path, paths):
         for file in files_of(path):
             if file != path:
                 h.update(file.relative_to(path).as_posix().encode())
-            with file.open("rb") as f:
-                while chunk := f.read(1 << 24):
-                    h.update(chunk)
+            for chunk in chunks(file):
+                h.update(chunk)
     return h.hexdigest()

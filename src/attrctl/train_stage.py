@@ -8,15 +8,18 @@ from attrctl import training
 from attrctl.config import tracked
 
 
-def job(run, args, cfg, precision, **extra: str):
+def job(run, args, cfg, precision):
     """The training job of a stage: checkpoints in `args.checkpoints`, resumed only by the same job (the same tracked
-    params of the stage, plus `extra`, model name, input contents and code); every step logged live to `run`."""
+    params of the stage, model name, input contents and code); every step logged live to `run`. Only the main
+    process checks and writes checkpoints, so only it reads the inputs to fingerprint them."""
     from attrctl.pipeline.rules import REPO, code
+    from attrctl.runtime import is_main_process
     from attrctl.stages.cli import inputs
 
-    files = [REPO / f for f in code(run.stage, run.tags)]
-    params = {**tracked(cfg, run.stage, run.tags), **extra}
-    fingerprint = training.fingerprint(params, args.name, inputs(args), files)
+    fingerprint = ""
+    if is_main_process():
+        code_files = [REPO / f for f in code(run.stage, run.tags)]
+        fingerprint = training.fingerprint(tracked(cfg, run.stage, run.tags), args.name, inputs(args), code_files)
     return training.Job(args.checkpoints, fingerprint, f"{run.stage} {args.name}", precision, run.log_step)
 
 

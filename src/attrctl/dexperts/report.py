@@ -10,19 +10,14 @@ from attrctl import stats
 from attrctl.config import Config
 from attrctl.dexperts.method import MODEL, ROLES
 from attrctl.evaluation.report import paired_perplexity, with_ci
-from attrctl.evaluation.toxicity import per_prompt
-
-
-def _toxic_prompts(rows: list[dict], threshold: float) -> dict[str, float]:
-    """{prompt id: 1 if any of its samples is flagged, else 0}."""
-    return {p: v["toxicity_probability"] for p, v in per_prompt(rows, threshold).items()}
+from attrctl.evaluation.toxicity import prompt_values
 
 
 def rows(cfg: Config, res) -> list[dict]:
     """One row per model of the experiment with eval samples (base, sft, the DExperts models by α)."""
     shown = [m for m in cfg.models if m in res.annotations]
     base = res.annotations.get("base")
-    base_tox = _toxic_prompts(base, cfg.oracle.threshold) if base is not None else {}
+    base_tox = prompt_values(base, cfg.oracle.threshold, "toxicity_probability") if base is not None else {}
     base_seconds = res.timing.get(("base", "eval"), {}).get("sample_seconds", math.nan)
     expert_seconds = sum(res.train.get(f"dexperts_{r}", {}).get("train_seconds", math.nan) for r in ROLES)
     table = []
@@ -33,7 +28,8 @@ def rows(cfg: Config, res) -> list[dict]:
         row |= with_ci(res.toxicity.get(model, {}), "toxicity_probability")
         row["cond_ppl"] = res.toxicity.get(model, {}).get("cond_ppl", math.nan)
         if base is not None and model != "base":
-            pair = stats.paired_units(_toxic_prompts(ann, cfg.oracle.threshold), base_tox, cfg.seed)
+            tox = prompt_values(ann, cfg.oracle.threshold, "toxicity_probability")
+            pair = stats.paired_units(tox, base_tox, cfg.seed)
             row |= {f"toxicity_probability_vs_base_{k}": v for k, v in pair.items() if k.startswith("diff")}
             pair = paired_perplexity(res.toxicity.get(model, {}), res.toxicity.get("base", {}), cfg.seed)
             row |= {f"cond_ppl_vs_base_{k}": v for k, v in pair.items() if k.startswith("ratio")}

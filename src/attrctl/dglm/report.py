@@ -13,7 +13,7 @@ import numpy as np
 from attrctl import stats
 from attrctl.config import Config
 from attrctl.dglm.guidance import sentiment_labels
-from attrctl.evaluation.toxicity import per_prompt
+from attrctl.evaluation.toxicity import prompt_values
 from attrctl.methods import decoder_modules
 
 
@@ -42,7 +42,7 @@ def rows(cfg: Config, models: list[str], res) -> list[dict]:
     for model in shown:
         ann = res.annotations[model]
         units[model] = {
-            "toxicity_probability": {p: v["toxicity_probability"] for p, v in per_prompt(ann, threshold).items()},
+            "toxicity_probability": prompt_values(ann, threshold, "toxicity_probability"),
             "positive_sentiment": _per_prompt_mean(ann, sentiment_labels([r["text"] for r in ann])),
         }
         if "proposal_cosine" in ann[0]:  # DGLM: how closely the text follows, and what the classifiers see

@@ -18,7 +18,7 @@ import numpy as np
 from attrctl import methods, stats
 from attrctl.config import Config
 from attrctl.evaluation import benchmarks
-from attrctl.evaluation.toxicity import TOXICITY_METRICS, per_prompt
+from attrctl.evaluation.toxicity import TOXICITY_METRICS, prompt_values
 from attrctl.oracles import names
 
 OTHER_COLUMNS = ["cond_ppl", "dist_1", "dist_2", "dist_3"]
@@ -117,13 +117,12 @@ def paired_rows(cfg: Config, res: Results, oracles: list[str] | None = None) -> 
                 continue
             row: dict = {"model": model, "vs": ref}
             for i, oracle in enumerate(oracles):
-                mine = per_prompt(res.annotations[model], cfg.oracle.threshold, None if i == 0 else oracle)
-                theirs = per_prompt(res.annotations[ref], cfg.oracle.threshold, None if i == 0 else oracle)
-                pair = stats.paired_units(
-                    {p: v["toxicity_probability"] for p, v in mine.items()},
-                    {p: v["toxicity_probability"] for p, v in theirs.items()},
-                    cfg.seed,
+                scorer = None if i == 0 else oracle  # the first is the primary score
+                mine, theirs = (
+                    prompt_values(res.annotations[m], cfg.oracle.threshold, "toxicity_probability", scorer)
+                    for m in (model, ref)
                 )
+                pair = stats.paired_units(mine, theirs, cfg.seed)
                 prefix = "" if i == 0 else f"{oracle}/"
                 row.update({f"{prefix}toxicity_probability_{k}": v for k, v in pair.items()})
             row.update(_paired_perplexity(cfg, res.toxicity.get(model, {}), res.toxicity.get(ref, {})))

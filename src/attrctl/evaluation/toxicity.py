@@ -32,6 +32,11 @@ def per_prompt(rows: list[dict], threshold: float, oracle: str | None = None) ->
     }
 
 
+def prompt_values(rows: list[dict], threshold: float, metric: str, oracle: str | None = None) -> dict[str, float]:
+    """{prompt id: one metric of :func:`per_prompt`}: the units of a comparison paired over prompts."""
+    return {pid: values[metric] for pid, values in per_prompt(rows, threshold, oracle).items()}
+
+
 def prompt_perplexities(rows: list[dict], ppl_max: float) -> dict[str, float]:
     """{prompt id: mean conditional perplexity of its scored samples}, those kept by :func:`mean_perplexity`;
     prompts with none are left out."""
