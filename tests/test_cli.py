@@ -4,6 +4,10 @@ whole, and each input and output named."""
 from __future__ import annotations
 
 import importlib
+import subprocess
+import sys
+import time
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -72,3 +76,33 @@ def test_the_docstring_declares_the_options():
     assert "--checkpoints" not in plain.format_help()
     with pytest.raises(ValueError, match="--bad"):
         cli.parser("A stage.\n\nOptions:\n  --bad thing\n", None)
+
+
+def _running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in "ZX"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_a_job_ends_when_the_snakemake_that_started_it_is_killed(tmp_path):
+    """A SIGKILLed Snakemake cannot stop its jobs: each job watches it and ends itself (no orphan goes on writing
+    the outputs the next run deletes). The stand-in is a shell script named snakemake, as the real one is a script."""
+    job = "from attrctl.stages import cli; cli.follow_launcher(0.1); open('ready', 'w'); import time; time.sleep(60)"
+    fake = tmp_path / "snakemake"
+    fake.write_text(f'#!/bin/sh\n{sys.executable} -c "{job}" &\necho $! > job.pid\nwait\n')
+    fake.chmod(0o755)
+    launcher = subprocess.Popen([str(fake)], cwd=tmp_path)
+    deadline = time.monotonic() + 60
+    while not (tmp_path / "ready").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    pid = int((tmp_path / "job.pid").read_text())
+    time.sleep(0.5)
+    assert _running(pid), "the job must run while its launcher lives"
+    launcher.kill()
+    deadline = time.monotonic() + 10
+    while _running(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    launcher.wait()
+    assert not _running(pid), "the job outlived the killed launcher"

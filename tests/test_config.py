@@ -3,6 +3,8 @@ exit and no output (it fails before any work) — from the stage CLIs and from S
 
 from __future__ import annotations
 
+import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -103,8 +105,11 @@ def test_bad_params_stop_snakemake_before_any_job(tmp_path):
     raw = merged({"sample": {"k": 0}})
     (project / "params.yaml").write_text(yaml.safe_dump(raw))
     proc = run(["snakemake", "--cores", "1", "-n"], project, check=False)
-    assert proc.returncode != 0
-    assert "sample.k" in proc.stdout + proc.stderr
+    assert proc.returncode == 2, "the exit status of a stage given bad params"
+    assert (proc.stdout + proc.stderr).count("sample.k = 0") == 1, "the message once"
+    (project / "params.yaml").write_text((REPO / "params.yaml").read_text() + "sample: {k: 2\n")
+    proc = run(["snakemake", "--cores", "1", "-n"], project, check=False)
+    assert proc.returncode == 2 and "error: params file params.yaml:" in proc.stderr  # file:line:column
     assert not (project / "results").exists()
 
 
@@ -190,3 +195,82 @@ def test_validate_checks_what_the_runtime_needs_of_this_machine(tmp_path, runtim
     proc = run(cmd, tmp_path, check=False)
     assert proc.returncode == 2 and words in proc.stderr
     assert not (tmp_path / "v").exists()
+
+
+NO_KEY = "ATTRCTL_TEST_UNSET_KEY"
+
+
+def _classifier_dirs(root: Path) -> None:
+    (root / "lm").mkdir()
+    (root / "lm" / "config.json").write_text('{"architectures": ["LlamaForCausalLM"]}')
+    (root / "weights_only").mkdir()
+    (root / "weights_only" / "model.safetensors").write_bytes(b"")
+    (root / "no_tokenizer").mkdir()
+    (root / "no_tokenizer" / "config.json").write_text('{"architectures": ["RobertaForSequenceClassification"]}')
+
+
+@pytest.mark.parametrize(
+    "oracle, words",
+    [
+        ({"second": "perspective", "perspective_key_env": NO_KEY}, f"API key in the environment variable {NO_KEY}"),
+        ({"second": "detoxify"}, "needs the `detoxify` package"),
+        ({"second": "hf_classifier", "hf_model": "org/uncached-classifier"}, "not in the local HF cache"),
+        ({"second": "hf_classifier", "hf_model": "lm"}, "is a LlamaForCausalLM model, not a sequence classifier"),
+        ({"second": "hf_classifier", "hf_model": "weights_only"}, "has no config.json"),
+        ({"second": "hf_classifier", "hf_model": "no_tokenizer"}, "has no tokenizer"),
+        ({"second": "hf_classifier", "hf_model": "./no/such"}, "'./no/such': no such directory"),
+    ],
+)
+def test_validate_checks_each_oracles_package_key_and_model(tmp_path, monkeypatch, oracle, words):
+    import importlib.util
+
+    from attrctl import oracles
+
+    if "detoxify" in oracle.values() and importlib.util.find_spec("detoxify"):
+        pytest.skip("detoxify is installed here")
+    monkeypatch.delenv(NO_KEY, raising=False)
+    monkeypatch.chdir(tmp_path)
+    _classifier_dirs(tmp_path)
+    cfg = parse(merged({"oracle": oracle}))
+    assert any(words in problem for problem in oracles.problems(cfg.oracle, offline=True))
+    assert oracles.problems(parse(merged({})).oracle, offline=True) == []
+
+
+def test_validate_checks_the_tracking_store(tmp_path, monkeypatch):
+    from attrctl import tracking
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    params = tmp_path / "params.yaml"
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "mlflow.db").write_bytes(b"not a database" * 100)
+    found = tracking.problems(parse(merged({})), params)
+    assert len(found) == 1 and "mlflow.db is no readable MLflow database" in found[0]
+    assert "tracking.enabled: false" in found[0]
+    assert tracking.problems(parse(merged({"tracking": {"enabled": False}})), params) == []
+    (tmp_path / "results" / "mlflow.db").unlink()
+    assert tracking.problems(parse(merged({})), params) == []  # a new store is made on first use
+    with socket.socket() as free:  # a port nothing listens on
+        free.bind(("127.0.0.1", 0))
+        uri = f"http://127.0.0.1:{free.getsockname()[1]}"
+    start = time.monotonic()
+    found = tracking.problems(parse(merged({"tracking": {"uri": uri}})), params, timeout=1)
+    assert f"tracking server {uri} does not answer" in found[0] and time.monotonic() - start < 5
+
+
+def test_validate_stage_reports_every_problem_of_the_machine_at_once(tmp_path, monkeypatch):
+    monkeypatch.delenv(NO_KEY, raising=False)
+    raw = merged({"oracle": {"second": "perspective", "perspective_key_env": NO_KEY}})
+    (tmp_path / "params.yaml").write_text(
+        yaml.safe_dump({**raw, "tracking": {**raw["tracking"], "uri": "http://127.0.0.1:9"}})
+    )
+    cmd = [PYTHON, "-m", "attrctl.stages.validate", "--params", "params.yaml", "--out", "v"]
+    proc = run(cmd, tmp_path, check=False)
+    assert proc.returncode == 2 and NO_KEY in proc.stderr and "http://127.0.0.1:9 does not answer" in proc.stderr
+    assert not (tmp_path / "v").exists()
+
+
+def test_a_stage_names_a_missing_input_before_loading_it(tmp_path):
+    (tmp_path / "params.yaml").write_text((REPO / "params.yaml").read_text())
+    proc = run([PYTHON, "-m", "attrctl.stages.sample", "--params", "params.yaml", *SAMPLE_ARGS], tmp_path, check=False)
+    assert proc.returncode == 2 and "error: --model m: no such file or directory" in proc.stderr
+    assert not (tmp_path / "o").exists()

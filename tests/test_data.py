@@ -96,3 +96,17 @@ def test_split_is_deterministic_stratified_and_disjoint():
     assert {p["id"] for p in train}.isdisjoint(p["id"] for p in evals)
     assert [p["subset"] for p in evals].count("challenging") == 4
     assert len(train) == 720
+
+
+def test_degenerate_prompt_sets_name_the_real_cause(tmp_path):
+    def prompts(rows: list[tuple[str, str]]) -> list[dict]:
+        return [{"id": str(i), "text": text, "subset": subset} for i, (text, subset) in enumerate(rows)]
+
+    cfg = DataConfig(train_blocks=1)
+    with pytest.raises(PromptError, match="all 40 prompts are the same text 'Hello'"):
+        split(prompts([("Hello", "neutral")] * 40), cfg, seed=0)
+    with pytest.raises(PromptError, match="each of the 6 prompts is its own subset"):
+        split(prompts([(f"text {i}", f"s{i}") for i in range(6)]), cfg, seed=0)
+    repeated = prompts([(f"text {i % 10}", "neutral") for i in range(40)])
+    with pytest.warns(UserWarning, match=r"prompt texts are both train and eval prompts \(e.g. 'text"):
+        split(repeated, cfg, seed=0)

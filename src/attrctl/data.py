@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import random
+import warnings
 from collections import defaultdict
 from pathlib import Path
 
@@ -137,6 +138,8 @@ def _take_balanced(by_subset: dict[str, list[dict]], n: int | None) -> list[dict
 def split(prompts: list[dict], cfg: DataConfig, seed: int) -> tuple[list[dict], list[dict]]:
     """(train, eval): stratified by subset, shuffled with `seed`, then capped by max_train/max_eval. Too few
     prompts for the configured split is an error naming the keys."""
+    if len(prompts) > 1 and len({p["text"] for p in prompts}) == 1:
+        raise PromptError(f"all {len(prompts)} prompts are the same text {prompts[0]['text']!r}: nothing to split")
     by_subset: dict[str, list[dict]] = defaultdict(list)
     for p in prompts:
         by_subset[p["subset"]].append(p)
@@ -148,11 +151,22 @@ def split(prompts: list[dict], cfg: DataConfig, seed: int) -> tuple[list[dict], 
         n_eval = max(1, round(len(items) * cfg.eval_fraction)) if len(items) > 1 else 0
         evals[subset], train[subset] = items[:n_eval], items[n_eval:]
     train_out, eval_out = _take_balanced(train, cfg.max_train), _take_balanced(evals, cfg.max_eval)
+    if not eval_out and len(by_subset) > 1 and all(len(items) == 1 for items in by_subset.values()):
+        raise PromptError(
+            f"each of the {len(prompts)} prompts is its own subset, and a subset of one prompt gives no eval prompt "
+            "(the split is made within each subset): give prompts of one family the same `subset`"
+        )
     if not eval_out or len(train_out) < cfg.train_blocks:
         raise PromptError(
             f"{len(prompts)} prompts give {len(train_out)} train and {len(eval_out)} eval prompts: need at least one "
             f"eval prompt (data.eval_fraction = {cfg.eval_fraction}) and one train prompt per block "
             f"(data.train_blocks = {cfg.train_blocks}); add prompts or change those keys"
+        )
+    if shared := {p["text"] for p in train_out} & {p["text"] for p in eval_out}:
+        warnings.warn(
+            f"{len(shared)} prompt texts are both train and eval prompts (e.g. {min(shared)!r}): NADO trains on "
+            "samples of the prompts the evaluation scores; remove repeated texts from the prompt source",
+            stacklevel=2,
         )
     return train_out, eval_out
 

@@ -36,6 +36,33 @@ def tracking_uri(cfg: Config, params_path: Path) -> str:
     return cfg.tracking.uri or os.environ.get("MLFLOW_TRACKING_URI") or default
 
 
+def problems(cfg: Config, params_path: Path, timeout: float = 3.0) -> list[str]:
+    """Whether the tracking store can be written (checked by the validate stage): a server that answers within
+    `timeout` seconds (MLflow itself retries for minutes), a SQLite file that is one."""
+    if not cfg.tracking.enabled:
+        return []
+    import socket
+    import sqlite3
+    from urllib.parse import urlparse
+
+    uri = tracking_uri(cfg, params_path)
+    way_out = "or set tracking.enabled: false to run without MLflow"
+    parsed = urlparse(uri)
+    if parsed.scheme in ("http", "https"):
+        port = parsed.port or (443 if parsed.scheme == "https" else 80)
+        try:
+            socket.create_connection((parsed.hostname, port), timeout=timeout).close()
+        except OSError as err:
+            return [f"tracking server {uri} does not answer ({err}): start it, point tracking.uri elsewhere, {way_out}"]
+    elif parsed.scheme == "sqlite" and (db_file := Path(uri.removeprefix("sqlite:///"))).is_file():
+        try:
+            with contextlib.closing(sqlite3.connect(f"file:{db_file}?mode=ro", uri=True)) as db:
+                db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.DatabaseError as err:
+            return [f"{db_file} is no readable MLflow database ({err}): move it aside to start a new one, {way_out}"]
+    return []
+
+
 def git_commit(root: Path) -> str:
     try:
         return subprocess.run(

@@ -79,3 +79,54 @@ def annotate(rows: list[dict], cfg: OracleConfig, trained: str | Path | None = N
         row["toxicity"] = row["scores"][cfg.name]
         row["label"] = int(row["toxicity"] > cfg.threshold)
     return sum(r["label"] for r in rows) / max(1, len(rows))
+
+
+def problems(cfg: OracleConfig, offline: bool) -> list[str]:
+    """What this machine lacks for the configured oracles (checked by the validate stage, so that a missing key
+    or package stops the run before sampling, not at annotation): the `detoxify` package, the Perspective key
+    (by variable name: the key itself is never printed), and an HF classifier that is one and is reachable."""
+    import importlib.util
+    import os
+
+    found = []
+    chosen = names(cfg)
+    if "detoxify" in chosen and importlib.util.find_spec("detoxify") is None:
+        found.append("oracle 'detoxify' needs the `detoxify` package: pip install detoxify")
+    if "perspective" in chosen and not os.environ.get(cfg.perspective_key_env):
+        found.append(f"oracle 'perspective' needs an API key in the environment variable {cfg.perspective_key_env}")
+    if "hf_classifier" in chosen and cfg.hf_model:
+        found += _classifier_problems(cfg.hf_model, offline)
+    return found
+
+
+def _classifier_problems(model: str, offline: bool) -> list[str]:
+    import json
+
+    from attrctl.config import HUB_ID
+
+    key = f"oracle.hf_model = {model!r}"
+    path = Path(model).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            return [f"{key}: {path} has no config.json, so it is no HF model directory"]
+        config = json.loads((path / "config.json").read_text())
+        kinds = config.get("architectures") or [config.get("model_type", "unknown")]
+        if not any(str(k).endswith("ForSequenceClassification") for k in kinds):
+            return [f"{key} is a {', '.join(map(str, kinds))} model, not a sequence classifier"]
+        if not any((path / f).is_file() for f in TOKENIZER_FILES):
+            return [f"{key}: {path} has no tokenizer (none of {', '.join(TOKENIZER_FILES)})"]
+        return []
+    if not HUB_ID.match(model):
+        return [f"{key}: no such directory (and no hub id 'org/name')"]
+    if offline:
+        from huggingface_hub import try_to_load_from_cache
+
+        if not isinstance(try_to_load_from_cache(model, "config.json"), str):
+            return [
+                f"{key} is a hub id that is not in the local HF cache, and runtime.offline is true: download it once "
+                "with runtime.offline: false, or point oracle.hf_model at a local directory"
+            ]
+    return []
+
+
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "vocab.json", "spiece.model")

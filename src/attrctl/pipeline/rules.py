@@ -18,6 +18,7 @@ from attrctl import methods
 from attrctl.config import ConfigError, load, parse, tracked
 from attrctl.methods import Job
 from attrctl.pipeline import paths
+from attrctl.stages import cli
 from attrctl.stages.report import INPUTS as REPORT_INPUTS
 
 PACKAGE = Path(attrctl.__file__).parent
@@ -25,13 +26,20 @@ REPO = PACKAGE.parent.parent
 
 
 def validated(config: dict[str, Any], params_file: str = "params.yaml") -> dict[str, Any]:
-    """Validate Snakemake's config at parse time; it must equal params.yaml, which is what the stages read."""
-    cfg = parse(config, origin="snakemake config")
-    if cfg != load(params_file):
-        raise ConfigError(
-            f"the Snakemake config differs from {params_file}, which every stage (and DVC) reads: "
-            f"copy the profile over it (cp <profile>.yaml {params_file}) instead of --config/--configfile"
-        )
+    """params.yaml (what every stage and DVC read), validated at Snakemake's parse time; anything given with
+    --config/--configfile (Snakemake's `config`) must leave it unchanged. Bad params stop Snakemake as they stop a
+    stage: the message (with file:line:column for YAML errors), exit status 2."""
+    from attrctl.profiles import merge
+
+    try:
+        cfg = load(params_file)
+        if config and parse(merge(cfg.model_dump(mode="json"), config, "snakemake config"), "snakemake config") != cfg:
+            raise ConfigError(
+                f"the Snakemake config differs from {params_file}, which every stage (and DVC) reads: "
+                f"copy the profile over it (cp <profile>.yaml {params_file}) instead of --config/--configfile"
+            )
+    except ConfigError as err:
+        cli.fail(str(err))
     return cfg.model_dump(mode="json")
 
 

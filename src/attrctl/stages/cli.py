@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import re
 import signal
 import sys
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from attrctl import methods
@@ -55,10 +60,17 @@ def parser(doc: str | None, spec) -> argparse.ArgumentParser:
     return p
 
 
+def _given(args: argparse.Namespace) -> Iterator[tuple[str, Path]]:
+    """(option, path) of each input path a stage was given (its options whose help starts with `input:`)."""
+    for dest in args.input_options:
+        value = getattr(args, dest)
+        for path in value if isinstance(value, list) else [] if value is None else [value]:
+            yield f"--{dest.replace('_', '-')}", path
+
+
 def inputs(args: argparse.Namespace) -> list[Path]:
-    """The paths a stage was given as inputs (its options whose help starts with `input:`), in option order."""
-    given = [getattr(args, dest) for dest in args.input_options]
-    return [path for value in given if value is not None for path in (value if isinstance(value, list) else [value])]
+    """The paths a stage was given as inputs, in option order."""
+    return [path for _, path in _given(args)]
 
 
 class _Tee:
@@ -85,12 +97,59 @@ def fail(message: str) -> None:
     raise SystemExit(2)
 
 
+LAUNCHERS = ("snakemake", "dvc")
+"""Workflow managers whose death ends the jobs they started (found among a job's ancestors by program name)."""
+
+
+def _proc_stat(pid: int) -> tuple[int, str] | None:
+    """(parent pid, start time) of a live process from /proc, None when it is gone or a zombie."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return None if fields[0] in "ZX" else (int(fields[1]), fields[19])
+
+
+def _launcher() -> tuple[int, str] | None:
+    """(pid, start time) of the nearest Snakemake or DVC process among this process's ancestors, if any."""
+    pid = os.getppid()
+    for _ in range(8):  # job <- shell <- (accelerate <- shell <-) snakemake; never the user's login chain
+        stat = _proc_stat(pid)
+        if stat is None or pid <= 1:
+            return None
+        with contextlib.suppress(OSError):
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+            if any(Path(a).name in LAUNCHERS for a in argv[:3] if " " not in a):  # a program, not a `sh -c` line
+                return pid, stat[1]
+        pid = stat[0]
+    return None
+
+
+def follow_launcher(interval: float = 2.0) -> None:
+    """End this job (as SIGTERM does: outputs cleaned, MLflow run FAILED) when the Snakemake or DVC process that
+    started it dies. A SIGKILLed Snakemake cannot stop its jobs, and an orphan would go on writing outputs that
+    the next run's Snakemake deletes. Linux only (/proc); elsewhere a no-op."""
+    launcher = _launcher()
+    if launcher is None:
+        return
+    pid, started = launcher
+
+    def watch() -> None:
+        while (stat := _proc_stat(pid)) is not None and stat[1] == started:  # same start time: not a reused pid
+            time.sleep(interval)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="follow-launcher", daemon=True).start()
+
+
 def start(p: argparse.ArgumentParser, argv: list[str] | None) -> tuple[argparse.Namespace, Config]:
-    """Parse the command line, validate params (exit 2 with the message on error), open the log, prepare the
-    process environment. SIGTERM (what Snakemake and schedulers send to stop a job) raises SystemExit, so
-    temporary outputs are removed and the MLflow run is marked FAILED on the way out."""
+    """Parse the command line, validate params and check that every input path exists (exit 2 with the message
+    on error), open the log, prepare the process environment. SIGTERM (what Snakemake and schedulers send to
+    stop a job) raises SystemExit, so temporary outputs are removed and the MLflow run is marked FAILED on the
+    way out."""
     args = p.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    follow_launcher()
     if args.log_file and is_main_process():  # one log per job, written by the first of its processes
         args.log_file.parent.mkdir(parents=True, exist_ok=True)
         log = args.log_file.open("w")
@@ -99,5 +158,8 @@ def start(p: argparse.ArgumentParser, argv: list[str] | None) -> tuple[argparse.
         cfg = load(args.params)
     except ConfigError as err:
         fail(str(err))
+    for option, path in _given(args):  # before any loading: a library's error would not name the option
+        if not path.exists():
+            fail(f"{option} {path}: no such file or directory")
     prepare_env(cfg.runtime)
     return args, cfg

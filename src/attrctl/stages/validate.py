@@ -1,8 +1,9 @@
-"""Validate params.yaml, the prompt source and what the runtime needs of this machine before any work.
+"""Validate params.yaml, the prompt source and what the run needs of this machine before any work.
 
 The first job of every run: every other stage depends on its marker file, so a bad value or a bad prompt
-record stops the pipeline before anything is written. The marker's content never changes, so re-validating
-re-runs nothing downstream.
+record stops the pipeline before anything is written. Of this machine it checks the launcher, a GPU if asked
+for, the oracles' packages, keys and models, and the tracking store. The marker's content never changes, so
+re-validating re-runs nothing downstream.
 
 Options:
   --out PATH  output: the marker file
@@ -22,10 +23,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--prompts", help="input: the prompt source (checked record by record, then split)")
     p.add_argument("--dvc-yaml", type=Path, help="fail when this dvc.yaml is not the current DAG's (regenerate it)")
     args, cfg = cli.start(p, argv)
-    from attrctl import data, runtime
+    from attrctl import data, oracles, runtime, tracking
     from attrctl.io import write_text
 
-    if found := runtime.problems(cfg.runtime):
+    found = runtime.problems(cfg.runtime) + oracles.problems(cfg.oracle, cfg.runtime.offline)
+    if found := found + tracking.problems(cfg, args.params):
         cli.fail("; ".join(found))
     if args.prompts and not args.prompts.startswith("hf:"):
         try:
