@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import shutil
+import struct
 
 import pytest
 import torch
@@ -182,6 +184,7 @@ def _rewrite_weights(state, change):
 DAMAGE = {  # the last tensor's values zeroed, as a disk error would leave them; a file cut short
     "bytes zeroed": lambda state: _rewrite_weights(state, lambda data: data[:-16] + bytes(16)),
     "truncated": lambda state: _rewrite_weights(state, lambda data: data[:9]),
+    "NaN-filled": lambda state: _rewrite_weights(state, lambda data: data[:-16] + struct.pack("<4f", *[math.nan] * 4)),
     "state deleted": lambda state: shutil.rmtree(state),
     "no manifest": lambda state: (state / "manifest.json").unlink(),
 }
@@ -201,3 +204,37 @@ def test_a_damaged_checkpoint_is_named_and_training_starts_afresh(tmp_path, dama
     assert f"not resuming: {state} is damaged" in capsys.readouterr().out
     for a, b in zip(reference.state_dict().values(), again.state_dict().values(), strict=True):
         assert torch.equal(a, b)  # the weights of a clean run, not of a damaged state
+
+
+def test_a_full_disk_leaves_no_partial_state_and_is_named(tmp_path, monkeypatch, capsys):
+    import accelerate
+
+    from attrctl.stages import cli
+
+    def save_state(self, output_dir, **kwargs):  # a state half written when the disk fills up
+        (tmp_path / "b").joinpath(output_dir).mkdir(parents=True, exist_ok=True)
+        (tmp_path / "b" / output_dir / "model.safetensors").write_bytes(bytes(1000))
+        raise RuntimeError("[enforce fail at inline_container.cc:778] . PytorchStreamWriter failed writing file")
+
+    monkeypatch.setattr(accelerate.Accelerator, "save_state", save_state)
+    model = fresh()
+    with pytest.raises(RuntimeError) as failed:
+        fit(model, make_loss(model), EXAMPLES, collate, CFG, 0, Job(tmp_path / "b", "fp"))
+    assert not list((tmp_path / "b").glob(".step-*")), "a half-written state is left taking space"
+    cli._explained(failed.type, failed.value, None)
+    assert "error: the disk is full" in capsys.readouterr().err
+    assert not cli.disk_full(ValueError("bad value")) and cli.disk_full(OSError(28, "No space left on device"))
+
+
+def test_a_stage_error_is_not_masked_by_a_tracking_store_that_fails_too(tmp_path, monkeypatch, capsys):
+    from attrctl import tracking
+    from attrctl.config import Config
+
+    def end(self, status):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(tracking.StageRun, "start", lambda self: None)
+    monkeypatch.setattr(tracking.StageRun, "end", end)
+    with pytest.raises(Killed), tracking.stage_run(Config(), tmp_path / "params.yaml", "finetune", "sft"):
+        raise Killed
+    assert "MLflow run finetune:sft not marked FAILED" in capsys.readouterr().err

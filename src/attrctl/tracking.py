@@ -257,6 +257,9 @@ def stage_run(
     try:
         yield run
     except BaseException:
-        run.end("FAILED")
+        try:
+            run.end("FAILED")
+        except Exception as err:  # e.g. the disk is full: the stage's own error is the one to see
+            print(f"warning: MLflow run {run.run_name} not marked FAILED ({err}); its re-run will", file=sys.stderr)
         raise
     run.end("FINISHED")

@@ -254,10 +254,15 @@ def _checkpoint(accelerator, checkpoint_dir: Path, step: int, history: list, fin
     name = f"step-{step:06d}"
     staging = checkpoint_dir / f".{name}.staging"
     accelerator.wait_for_everyone()
-    accelerator.save_state(str(staging))
-    accelerator.wait_for_everyone()
+    try:
+        accelerator.save_state(str(staging))
+        accelerator.wait_for_everyone()
+        if accelerator.is_main_process:
+            write_json(staging / MANIFEST, _manifest(staging))  # what a resume checks the state against
+    except BaseException:  # a full disk, a kill: no half-written state is left taking space
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     if accelerator.is_main_process:
-        write_json(staging / MANIFEST, _manifest(staging))  # what a resume checks the state against
         shutil.rmtree(checkpoint_dir / name, ignore_errors=True)
         os.replace(staging, checkpoint_dir / name)
         progress = {"step": step, "state": name, "history": history, "fingerprint": fingerprint}

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import os
 import re
+import shutil
 import signal
 import sys
 import threading
@@ -97,6 +99,31 @@ def fail(message: str) -> None:
     raise SystemExit(2)
 
 
+DISK_FULL = ("No space left on device", "iostream error", "file write failed", "PytorchStreamWriter failed")
+"""How a full disk shows in errors that lose errno (torch's C++ writers, safetensors)."""
+
+
+def disk_full(error: BaseException | None) -> bool:
+    """Whether an error (or one it was raised from) is a full disk."""
+    while error is not None:
+        if (isinstance(error, OSError) and error.errno == errno.ENOSPC) or any(s in str(error) for s in DISK_FULL):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
+def _explained(kind: type[BaseException], error: BaseException, tb) -> None:
+    """The traceback, then what a full disk means for the job (libraries say `iostream error`)."""
+    sys.__excepthook__(kind, error, tb)
+    if disk_full(error):
+        free = shutil.disk_usage(Path.cwd()).free / 2**30
+        print(
+            f"error: the disk is full ({free:.2f} GiB free under {Path.cwd()}): this job's partial outputs were "
+            "removed; free space (results/checkpoints/, `dvc gc`) and run the same command again",
+            file=sys.stderr,
+        )
+
+
 LAUNCHERS = ("snakemake", "dvc")
 """Workflow managers whose death ends the jobs they started (found among a job's ancestors by program name)."""
 
@@ -149,6 +176,7 @@ def start(p: argparse.ArgumentParser, argv: list[str] | None) -> tuple[argparse.
     way out."""
     args = p.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    sys.excepthook = _explained
     follow_launcher()
     if args.log_file and is_main_process():  # one log per job, written by the first of its processes
         args.log_file.parent.mkdir(parents=True, exist_ok=True)
