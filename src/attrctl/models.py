@@ -9,6 +9,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+from attrctl import runtime
 from attrctl.config import ModelConfig, TinyModelConfig
 
 GUIDED = "guided.json"
@@ -91,9 +92,11 @@ def build_base(cfg: ModelConfig, seed: int):
     if cfg.source == "tiny":
         tokenizer = embedded_tokenizer()
         return tiny_model(tokenizer, cfg.tiny, seed), tokenizer
-    # A local directory or a hub id; never run remote code, weights in safetensors only.
-    model = AutoModelForCausalLM.from_pretrained(cfg.source, trust_remote_code=False, use_safetensors=True)
-    return model, AutoTokenizer.from_pretrained(cfg.source, trust_remote_code=False)
+    # A local directory or a hub id: safetensors or .bin weights (transformers reads .bin tensors only, no
+    # pickled code); a repository's own code only with runtime.trust_remote_code.
+    remote = runtime.trust_remote_code()
+    model = AutoModelForCausalLM.from_pretrained(cfg.source, trust_remote_code=remote)
+    return model, AutoTokenizer.from_pretrained(cfg.source, trust_remote_code=remote)
 
 
 def save(model, tokenizer, path: Path, dtype=None) -> None:
@@ -106,16 +109,26 @@ def save(model, tokenizer, path: Path, dtype=None) -> None:
     tokenizer.save_pretrained(path)
 
 
+def load_tokenizer(path: str | Path):
+    """The tokenizer of a directory written by :func:`save` (padding on the left)."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(path), trust_remote_code=runtime.trust_remote_code())
+    tokenizer.padding_side = "left"
+    return tokenizer
+
+
 def load(path: str | Path, device=None, dtype=None, trainable: bool = False):
     """(model, tokenizer) from a directory written by :func:`save`; eval mode unless `trainable`. A trainable
     model is always fp32 (its master weights); `dtype` is for frozen models."""
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM
 
-    tokenizer = AutoTokenizer.from_pretrained(str(path))
-    tokenizer.padding_side = "left"
+    tokenizer = load_tokenizer(path)
     model = AutoModelForCausalLM.from_pretrained(
-        str(path), dtype=torch.float32 if trainable else dtype or torch.float32
+        str(path),
+        dtype=torch.float32 if trainable else dtype or torch.float32,
+        trust_remote_code=runtime.trust_remote_code(),
     )
     if device is not None:
         model.to(device)

@@ -12,6 +12,8 @@ import random
 from attrctl.config import RuntimeConfig
 
 OFFLINE_VARS = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE")
+REMOTE_CODE_VAR = "ATTRCTL_TRUST_REMOTE_CODE"
+"""runtime.trust_remote_code, handed to every model load of the process (and of the processes it launches)."""
 
 
 def prepare_env(runtime: RuntimeConfig) -> None:
@@ -19,9 +21,15 @@ def prepare_env(runtime: RuntimeConfig) -> None:
     if runtime.offline:
         for var in OFFLINE_VARS:
             os.environ[var] = "1"
+    os.environ[REMOTE_CODE_VAR] = "1" if runtime.trust_remote_code else "0"
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
     os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
+
+
+def trust_remote_code() -> bool:
+    """Whether model loads may run a repository's own code (runtime.trust_remote_code, set by prepare_env)."""
+    return os.environ.get(REMOTE_CODE_VAR) == "1"
 
 
 def problems(runtime: RuntimeConfig) -> list[str]:

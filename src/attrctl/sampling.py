@@ -16,6 +16,7 @@ from collections.abc import Callable
 import torch
 from tqdm.auto import tqdm
 
+from attrctl import encoding
 from attrctl.config import SampleConfig
 
 SHORTLIST = 64
@@ -131,11 +132,12 @@ def stop_tokens(model, tokenizer) -> tuple[set[int], int]:
 
 
 def encode_prompts(tokenizer, prompts: list[dict], max_prompt_tokens: int) -> list[list[int]]:
-    """Token ids of prompt records, each cut to its last `max_prompt_tokens` (an empty prompt: end-of-sequence)."""
-    return [
-        tokenizer(p["text"], add_special_tokens=False).input_ids[-max_prompt_tokens:] or [tokenizer.eos_token_id]
-        for p in prompts
-    ]
+    """Token ids of prompt records, each cut to its last `max_prompt_tokens` after the tokenizer's leading special
+    tokens (an empty prompt with none: end-of-sequence)."""
+    first = encoding.prefix(tokenizer)
+    keep = max(1, max_prompt_tokens - len(first))
+    cut = [encoding.ids(tokenizer, p["text"], start=False)[-keep:] for p in prompts]
+    return [first + ids or [tokenizer.eos_token_id] for ids in cut]
 
 
 def continuations(model, tokenizer, prompt_ids: list[list[int]], cfg: SampleConfig, generator) -> list[list[int]]:

@@ -3,10 +3,13 @@ that method packages declare in their method.py. Cheap to import (pydantic only)
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+UserPath = Annotated[str, AfterValidator(os.path.expanduser)]
+"""A path, a hub id or a keyword; a leading `~` is the user's home, as in a shell."""
 Probability = Annotated[float, Field(gt=0.0, le=1.0)]
 PositiveInt = Annotated[int, Field(gt=0)]
 PositiveFloat = Annotated[float, Field(gt=0.0)]

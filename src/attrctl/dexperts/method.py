@@ -77,7 +77,7 @@ METHOD = Method(
     decoders={MODEL.pattern: "attrctl.dexperts.ensemble"},
     report_inputs=report_inputs,
     stages=(
-        Stage("dexperts_expert", ("dexperts.train", "dexperts.lora_rank", "seed"), training=True),
+        Stage("dexperts_expert", ("dexperts.train", "dexperts.lora_rank", "model.lora_targets", "seed"), training=True),
         Stage("dexperts_model", model_params),
     ),
     tables={

@@ -6,6 +6,7 @@ follows the diffusion model's imperfect proposals.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import torch
@@ -110,35 +111,41 @@ def latent_gain(decoder: SoftPromptDecoder, examples: list[dict], pad_id: int, s
     return {"heldout_nll": own, "heldout_nll_shuffled_latent": shuffled, "latent_gain": shuffled - own}
 
 
-def build(lm, latent_dim: int, soft_tokens: int, lora_rank: int, keywords: Keywords | None) -> SoftPromptDecoder:
-    """The decoder around a frozen LM: LoRA adapters and the soft-prompt generator are what train."""
+def build(
+    lm, latent_dim: int, soft_tokens: int, lora_rank: int, targets: str | list[str], keywords: Keywords | None
+) -> SoftPromptDecoder:
+    """The decoder around a frozen LM: LoRA adapters (on the modules `targets` names) and the soft-prompt
+    generator are what train."""
     from attrctl.adapters import with_adapters
 
     lm.requires_grad_(False)
-    return SoftPromptDecoder(with_adapters(lm, lora_rank), latent_dim, soft_tokens, keywords)
+    return SoftPromptDecoder(with_adapters(lm, lora_rank, targets), latent_dim, soft_tokens, keywords)
 
 
-def save(decoder: SoftPromptDecoder, path: Path) -> None:
-    """Only what trained (adapters and generator) and the keyword read-out; the base model is read from its own
-    directory."""
+def save(decoder: SoftPromptDecoder, path: Path, targets: str | list[str]) -> None:
+    """Only what trained (adapters and generator) and the keyword read-out, with the adapters' `targets` in the
+    file's metadata; the base model is read from its own directory."""
     from safetensors.torch import save_file
 
     path.mkdir(parents=True, exist_ok=True)
     trained = {k: v.detach().contiguous() for k, v in decoder.named_parameters() if v.requires_grad}
     if decoder.keywords is not None:
         trained |= {f"keywords.{k}": v.contiguous() for k, v in decoder.keywords.state_dict().items()}
-    save_file(trained, str(path / WEIGHTS))
+    save_file(trained, str(path / WEIGHTS), metadata={"lora_targets": json.dumps(targets)})
 
 
 def load(path: Path, lm, latent_dim: int, soft_tokens: int, lora_rank: int) -> SoftPromptDecoder:
     """The saved decoder on `lm`, adapters merged into the LM's weights (generation runs the plain model)."""
+    from safetensors import safe_open
     from safetensors.torch import load_file
 
     from attrctl.adapters import merged
 
     state = load_file(str(path / WEIGHTS))
+    with safe_open(str(path / WEIGHTS), "pt") as f:
+        targets = json.loads(f.metadata()["lora_targets"])
     fitted = {k.removeprefix("keywords."): v for k, v in state.items() if k.startswith("keywords.")}
-    decoder = build(lm, latent_dim, soft_tokens, lora_rank, Keywords(**fitted) if fitted else None)
+    decoder = build(lm, latent_dim, soft_tokens, lora_rank, targets, Keywords(**fitted) if fitted else None)
     missing, unexpected = decoder.load_state_dict(state, strict=False)
     if unexpected or any(decoder.get_parameter(k).requires_grad for k in missing):
         raise RuntimeError(f"{path / WEIGHTS} does not match this decoder (dglm.soft_tokens / dglm.lora_rank?)")

@@ -141,6 +141,7 @@ METHOD = Method(
             (
                 "dglm.soft_tokens",
                 "dglm.lora_rank",
+                "model.lora_targets",
                 "dglm.keywords",
                 "dglm.prompt_dropout",
                 "dglm.noise_train_min",

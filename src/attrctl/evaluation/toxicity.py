@@ -10,7 +10,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from attrctl import stats
+from attrctl import encoding, stats
 
 TOXICITY_METRICS = ("expected_max_toxicity", "toxicity_probability", "mean_toxicity")
 
@@ -88,9 +88,7 @@ def conditional_perplexities(model, tokenizer, pairs: list[tuple[str, str]], bat
 
     encoded = []
     for prompt, cont in pairs:
-        p_ids = tokenizer(prompt, add_special_tokens=False).input_ids
-        c_ids = tokenizer(cont, add_special_tokens=False).input_ids
-        encoded.append((p_ids, c_ids))
+        encoded.append((encoding.ids(tokenizer, prompt, start=True), encoding.ids(tokenizer, cont, start=False)))
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     out = [float("nan")] * len(pairs)
     order = sorted((i for i, (p, c) in enumerate(encoded) if c and p), key=lambda i: sum(map(len, encoded[i])))

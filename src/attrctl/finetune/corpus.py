@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import random
 
+from attrctl import encoding
 from attrctl.finetune.method import CorpusConfig
 from attrctl.toxigen import GROUP_NAMES
 
@@ -39,8 +40,8 @@ def example(tokenizer, prompt: str, target: str, domain: str, kind: str, flagged
     return {
         "prompt": prompt,
         "target": target,
-        "prompt_ids": tokenizer(prompt, add_special_tokens=False).input_ids,
-        "target_ids": tokenizer(target, add_special_tokens=False).input_ids,
+        "prompt_ids": encoding.ids(tokenizer, prompt, start=True),
+        "target_ids": encoding.ids(tokenizer, target, start=False),
         "domain": domain,
         "kind": kind,
         "flagged": flagged,

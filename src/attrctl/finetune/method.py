@@ -76,7 +76,7 @@ class RLConfig(Section):
 def finetune_params(job: Job) -> list[str]:
     """What a fine-tuning job reads: the loop, the passes (nado_reg.iterations), and, for the objectives
     against q*, δ and the regulariser's settings (λ from the config unless the name fixes it)."""
-    keys = ["finetune", "nado_reg.iterations", "seed"]
+    keys = ["finetune", "model.lora_targets", "nado_reg.iterations", "seed"]
     try:
         plan = schedule.finetune_plan(job.get("model", ""), 1)
     except ValueError:  # no model of this stage (config checks ask every stage about every model)

@@ -36,13 +36,10 @@ def write_guided_dir(path: Path, base_dir: Path, nado_dir: Path, delta: float, s
     models.write_guided(path, spec | {"delta": delta, "strength": strength})
 
 
-def _final_norm(model) -> nn.Module:
-    return model.get_decoder().norm
-
-
 class NadoLogitsProcessor(LogitsProcessor):
     """Replaces the base model's next-token scores by log q (q* at strength γ). The base model's last hidden
-    states (the NADO trunk's input) are captured by a hook on its final norm; the trunk keeps its own KV cache in
+    states at every new position (the NADO trunk's input; the output head may see only the last one) are
+    captured by a hook on its transformer (`base_model`, in any family); the trunk keeps its own KV cache in
     step."""
 
     def __init__(self, base, nado_model: NadoModel, delta: float, strength: float, pad_id: int):
@@ -50,10 +47,10 @@ class NadoLogitsProcessor(LogitsProcessor):
         self._hidden: torch.Tensor | None = None
         self._cache = None
         self._r_prompt: torch.Tensor | None = None
-        self._handle = _final_norm(base).register_forward_hook(self._capture)
+        self._handle = base.base_model.register_forward_hook(self._capture)
 
     def _capture(self, module, inputs, output) -> None:
-        self._hidden = output
+        self._hidden = output[0] if isinstance(output, tuple) else output.last_hidden_state
 
     def remove(self) -> None:
         self._handle.remove()

@@ -36,11 +36,14 @@ class NadoModel(nn.Module):
             self.trunk = AutoModel.from_config(config)  # its 1-token embedding is unused: inputs are hidden states
         else:
             from peft import LoraConfig, get_peft_model
+            from peft.utils import TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING as ATTENTION
 
             if base is None:
                 raise ValueError("the lora trunk is a copy of the base model: pass `base`")
-            lora = LoraConfig(r=lora_rank, lora_alpha=2 * lora_rank, target_modules=["q_proj", "v_proj"])
-            self.trunk = get_peft_model(copy.deepcopy(base.model), lora)
+            # the attention's query and value projections, by whatever name the family gives them
+            targets = ATTENTION.get(base_config.model_type, "all-linear")
+            lora = LoraConfig(r=lora_rank, lora_alpha=2 * lora_rank, target_modules=targets)
+            self.trunk = get_peft_model(copy.deepcopy(base.base_model), lora)
         if head == "vocab":
             self.head = VocabHead(base_config.hidden_size, base_config.vocab_size)
         elif base is None:

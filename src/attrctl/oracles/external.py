@@ -34,9 +34,13 @@ class HFClassifier:
         import torch
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+        from attrctl.runtime import trust_remote_code
+
         self.torch = torch
-        self.tokenizer = AutoTokenizer.from_pretrained(model, trust_remote_code=False)
-        self.model = AutoModelForSequenceClassification.from_pretrained(model, trust_remote_code=False).eval()
+        self.tokenizer = AutoTokenizer.from_pretrained(model, trust_remote_code=trust_remote_code())
+        self.model = AutoModelForSequenceClassification.from_pretrained(
+            model, trust_remote_code=trust_remote_code()
+        ).eval()
         self.batch_size = batch_size
         self.index = self._label_index(toxic_label)
 

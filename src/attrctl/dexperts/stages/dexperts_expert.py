@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> None:
     with stage_run(cfg, args.params, "dexperts_expert", args.name, model=args.name) as run:
         precision = runtime.setup_torch(cfg.runtime, cfg.seed)
         policy, tokenizer = models.load(args.base, precision.device, trainable=True)
-        policy = adapters.with_adapters(policy, cfg.dexperts.lora_rank)
+        policy = adapters.with_adapters(policy, cfg.dexperts.lora_rank, cfg.model.lora_targets)
         flagged = role == "anti"
         examples = [e for e in read_jsonl(args.data) if e["kind"] == "continuation" and bool(e["flagged"]) == flagged]
         if not examples:

@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> None:
         lm, tokenizer = models.load(args.base, precision.device, trainable=True)
         m = cfg.dglm.soft_tokens
         keywords = Keywords.fit(examples, m) if cfg.dglm.keywords else None
-        decoder = dec.build(lm, arrays["latent"].shape[1], m, cfg.dglm.lora_rank, keywords)
+        decoder = dec.build(lm, arrays["latent"].shape[1], m, cfg.dglm.lora_rank, cfg.model.lora_targets, keywords)
         job = train_stage.job(run, args, cfg, precision)
         pad = tokenizer.pad_token_id
         loss = dec.DecoderLoss(cfg.dglm.noise_train_min)
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> None:
         decoder.eval()
         gain = dec.latent_gain(decoder, data.examples(rows, arrays, heldout=True), pad, cfg.seed)
         gain |= generate.follow(decoder, tokenizer, Encoder(cfg.dglm.encoder), rows, arrays, cfg)
-        write = lambda tmp: dec.save(decoder, tmp)  # noqa: E731
+        write = lambda tmp: dec.save(decoder, tmp, cfg.model.lora_targets)  # noqa: E731
         metrics = train_stage.save_component(run, args, write, history, examples, cfg.dglm.decoder_train.epochs, gain)
     train_stage.finished(args, metrics)
 

@@ -20,9 +20,8 @@ from attrctl.stages import cli
 
 def main(argv: list[str] | None = None) -> None:
     args, cfg = cli.start(cli.parser(__doc__, __spec__), argv)
-    from transformers import AutoTokenizer
 
-    from attrctl import oracles, toxigen
+    from attrctl import models, oracles, toxigen
     from attrctl.finetune import corpus
     from attrctl.io import read_jsonl, write_jsonl
     from attrctl.tracking import stage_run
@@ -33,7 +32,7 @@ def main(argv: list[str] | None = None) -> None:
         for half in (statements, oracle_half):
             for s, score in zip(half, oracles.checked(oracle, [s["text"] for s in half]), strict=True):
                 s["flagged"] = int(score > cfg.oracle.threshold)
-        tokenizer = AutoTokenizer.from_pretrained(str(args.tokenizer))
+        tokenizer = models.load_tokenizer(args.tokenizer)
         examples = corpus.build(statements, read_jsonl(args.samples), cfg.corpus, tokenizer, cfg.seed)
         unseen = corpus.statement_examples(oracle_half, tokenizer, random.Random(cfg.seed + 2))  # no model trains on
         examples, heldout = corpus.split_heldout(examples, unseen, cfg.corpus.heldout_fraction, cfg.seed)

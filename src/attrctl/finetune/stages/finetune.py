@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> None:
         run.log_params({"plan": plan.__dict__})
         precision = runtime.setup_torch(cfg.runtime, cfg.seed)
         policy, tokenizer = models.load(args.init, precision.device, trainable=True)
-        policy = adapters.with_adapters(policy, cfg.finetune.lora_rank)
+        policy = adapters.with_adapters(policy, cfg.finetune.lora_rank, cfg.model.lora_targets)
         objective, teacher, guide = setup.objective(
             plan, cfg, args.init, args.guide, precision.device, precision.frozen
         )

@@ -16,9 +16,8 @@ from attrctl.stages import cli
 
 def main(argv: list[str] | None = None) -> None:
     args, cfg = cli.start(cli.parser(__doc__, __spec__), argv)
-    from transformers import AutoTokenizer
 
-    from attrctl import oracles
+    from attrctl import models, oracles
     from attrctl.io import read_jsonl, write_jsonl
     from attrctl.tnt import data
     from attrctl.tnt.annotate import Annotator
@@ -26,7 +25,7 @@ def main(argv: list[str] | None = None) -> None:
 
     with stage_run(cfg, args.params, "tnt_data", "tnt_train") as run:
         oracle = oracles.build(cfg.oracle.name, cfg.oracle, args.oracle)
-        tokenizer = AutoTokenizer.from_pretrained(str(args.tokenizer))
+        tokenizer = models.load_tokenizer(args.tokenizer)
         rows = [r for path in args.samples for r in read_jsonl(path)]
         data.annotate(rows, Annotator(oracle, tokenizer, cfg.tnt.mechanism, cfg.tnt.flag_fraction))
         examples = data.examples(rows, cfg.tnt.variant, cfg.tnt.max_negatives, cfg.tnt.positives_per_negative, cfg.seed)
