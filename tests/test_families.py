@@ -134,3 +134,15 @@ def test_bin_weights_and_a_home_relative_path_load(tmp_path, monkeypatch):
     assert cfg.source == str(tmp_path / "gpt2")
     loaded, _ = models.build_base(cfg, seed=0)
     assert all(torch.equal(a, b) for a, b in zip(lm.state_dict().values(), loaded.state_dict().values(), strict=True))
+
+
+def test_trust_remote_code_reaches_the_model_loads(monkeypatch):
+    from attrctl import runtime
+    from attrctl.config import RuntimeConfig
+
+    monkeypatch.delenv(runtime.REMOTE_CODE_VAR, raising=False)
+    assert not runtime.trust_remote_code()
+    runtime.prepare_env(RuntimeConfig(trust_remote_code=True))
+    assert runtime.trust_remote_code()
+    runtime.prepare_env(RuntimeConfig())
+    assert not runtime.trust_remote_code()
