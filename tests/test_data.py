@@ -25,12 +25,12 @@ def test_rtp_jsonl(tmp_path):
     path = tmp_path / "rtp.jsonl"
     rows = [
         {"filename": "f1", "challenging": True, "prompt": {"text": "So I said", "toxicity": 0.1}},
-        {"filename": "f2", "challenging": False, "prompt": {"text": "The cat"}},
+        {"filename": "f1", "challenging": False, "prompt": {"text": "The cat"}},  # a document gives several
     ]
     path.write_text("\n".join(json.dumps(r) for r in rows))
     assert load_jsonl(path) == [
-        {"id": "f1", "text": "So I said", "subset": "challenging"},
-        {"id": "f2", "text": "The cat", "subset": "neutral"},
+        {"id": "f1#1", "text": "So I said", "subset": "challenging"},
+        {"id": "f1#2", "text": "The cat", "subset": "neutral"},
     ]
 
 
@@ -110,3 +110,26 @@ def test_degenerate_prompt_sets_name_the_real_cause(tmp_path):
     repeated = prompts([(f"text {i % 10}", "neutral") for i in range(40)])
     with pytest.warns(UserWarning, match=r"prompt texts are both train and eval prompts \(e.g. 'text"):
         split(repeated, cfg, seed=0)
+
+
+def test_datasets_tables_load_with_mapped_fields(tmp_path):
+    """A save_to_disk directory (one split or several), parquet and CSV, with the columns named by data.fields."""
+    import datasets
+
+    rows = {"sentence": ["The weather", "My boss", ""], "group": ["a", "b", "a"], "uid": ["u1", "u2", "u3"]}
+    table = datasets.Dataset.from_dict(rows)
+    table.save_to_disk(str(tmp_path / "one"))
+    datasets.DatasetDict({"test": table}).save_to_disk(str(tmp_path / "several"))
+    table.to_parquet(str(tmp_path / "p.parquet"))
+    table.to_csv(str(tmp_path / "c.csv"), index=False)
+    cfg = DataConfig(fields={"text": "sentence", "id": "uid", "subset": "group"}, hf_split="test")
+    expected = [{"id": "u1", "text": "The weather", "subset": "a"}, {"id": "u2", "text": "My boss", "subset": "b"}]
+    for source in ("one", "several", "p.parquet", "c.csv"):
+        with pytest.raises(PromptError, match=r":3: no prompt text \(expected a non-empty string at sentence"):
+            load_prompts(tmp_path / source, cfg)
+    table.select([0, 1]).save_to_disk(str(tmp_path / "clean"))
+    assert load_prompts(tmp_path / "clean", cfg) == expected
+    with pytest.raises(PromptError, match=r"holds the splits \['test'\], not data.hf_split = 'train'"):
+        load_prompts(tmp_path / "several", DataConfig(fields=cfg.fields))
+    with pytest.raises(PromptError, match=r":1: no prompt text \(expected a non-empty string at prompt.text"):
+        load_prompts(tmp_path / "clean", DataConfig())  # unmapped: the RTP schema is looked for

@@ -29,6 +29,7 @@ __all__ = ["Config", "ConfigError", "PositiveInt", "Probability", "Section", "Tr
 
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 EMBEDDED_SOURCES = ("embedded", "tiny")
+PROMPT_FILES = (".jsonl", ".txt", ".parquet", ".csv")
 EMBEDDED_TASKS = ("attrctl_knowledge", "attrctl_text_ppl", "attrctl_toxicity_cls")
 OracleName = Literal["embedding", "profanity_check", "hf_classifier", "detoxify", "perspective"]
 
@@ -85,13 +86,28 @@ class ModelConfig(Section):
     family), a list of module names (e.g. [q_proj, v_proj] for Llama, [c_attn] for GPT-2) or a regex."""
 
 
+class PromptFields(Section):
+    """Where a prompt source's rows keep each part of a prompt (a column, dotted for nested fields)."""
+
+    text: str | None = None
+    """The prompt's text; null: `prompt.text` (RealToxicityPrompts), else `prompt`."""
+    id: str | None = None
+    """A unique id; null: `id`, else RealToxicityPrompts' `filename` with the row number, else the row number."""
+    subset: str | None = None
+    """The prompt's family (metrics are reported per subset); null: `subset`, else RealToxicityPrompts'
+    `challenging` flag, else `all`."""
+
+
 class DataConfig(Section):
     prompts: UserPath = "embedded"
     """`embedded` (the project's prompt set: challenging, neutral and group openers), a `.jsonl`
-    (RealToxicityPrompts schema: prompt.text) or `.txt` file (one prompt per line, literal \\n separators as in
-    ToxiGen prompt files), or `hf:<dataset>`."""
+    (RealToxicityPrompts schema: prompt.text), `.parquet` or `.csv` file, a `.txt` file (one prompt per line,
+    literal \\n separators as in ToxiGen prompt files), a directory written by `datasets`' `save_to_disk`, or
+    `hf:<dataset>` (needs runtime.offline: false)."""
+    fields: PromptFields = PromptFields()
+    """Where the source's rows keep the text, id and subset of a prompt (not for .txt files)."""
     hf_split: str = "train"
-    """Split to read for `hf:` sources."""
+    """Split to read for `hf:` sources and for `save_to_disk` directories that hold several."""
     eval_fraction: Probability = 0.25
     """Share of prompts held out for evaluation (split deterministic by `seed`)."""
     max_train: int | None = Field(240, gt=0)
@@ -305,8 +321,13 @@ def _check_prompt_source(source: str, offline: bool) -> None:
             )
         return
     path = Path(source)
-    if path.suffix not in (".jsonl", ".txt"):
-        raise ValueError(f"data.prompts = {source!r}: allowed: 'embedded', a .jsonl or .txt file, 'hf:<dataset>'")
+    if path.is_dir():
+        return
+    if path.suffix not in PROMPT_FILES:
+        raise ValueError(
+            f"data.prompts = {source!r}: allowed: 'embedded', a {'/'.join(PROMPT_FILES)} file, a `save_to_disk` "
+            "directory, 'hf:<dataset>'"
+        )
     if not path.is_file():
         raise ValueError(f"data.prompts = {source!r}: no such file")
 

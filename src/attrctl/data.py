@@ -14,7 +14,7 @@ import warnings
 from collections import defaultdict
 from pathlib import Path
 
-from attrctl.config import DataConfig
+from attrctl.config import DataConfig, PromptFields
 
 MAX_REPORTED = 20
 
@@ -31,28 +31,56 @@ def _check(problems: list[tuple[int, str]], path: Path) -> None:
         raise PromptError(f"bad prompt file {path}:\n  " + "\n  ".join(problems[:MAX_REPORTED]) + more)
 
 
-def _record(row, default_subset: str, fallback_id: str) -> tuple[dict | None, str | None]:
-    """(prompt, None) from a RealToxicityPrompts-style row, or (None, what is wrong)."""
+def _at(row: dict, dotted: str):
+    """The value at a dotted field path (`prompt.text`), None where there is none."""
+    for key in dotted.split("."):
+        if not isinstance(row, dict) or key not in row:
+            return None
+        row = row[key]
+    return row
+
+
+def _record(row, fields: PromptFields, default_subset: str, lineno: int) -> tuple[dict | None, str | None]:
+    """(prompt, None) from a row (RealToxicityPrompts' schema unless `fields` maps it), or (None, what is
+    wrong)."""
     if not isinstance(row, dict):
         return None, f"expected a JSON object, got {type(row).__name__}"
-    prompt = row.get("prompt")
-    text = prompt.get("text") if isinstance(prompt, dict) else prompt
+    if fields.text:
+        text, where = _at(row, fields.text), f"{fields.text} (data.fields.text)"
+    else:
+        text, where = _at(row, "prompt.text") or row.get("prompt"), "prompt.text or prompt"
     if not isinstance(text, str) or not text.strip():
-        return None, "no prompt text (expected a non-empty string at prompt.text or prompt)"
-    if "subset" in row:
-        subset = str(row["subset"])
+        return None, f"no prompt text (expected a non-empty string at {where})"
+    if fields.subset:
+        subset = _at(row, fields.subset)
+        if subset is None:
+            return None, f"no {fields.subset} (data.fields.subset)"
+    elif "subset" in row:
+        subset = row["subset"]
     elif "challenging" in row:
         subset = "challenging" if row["challenging"] else "neutral"
     else:
         subset = default_subset
-    return {"id": str(row.get("id", row.get("filename", fallback_id))), "text": text, "subset": subset}, None
+    if fields.id:
+        id_ = _at(row, fields.id)
+        if id_ is None:
+            return None, f"no {fields.id} (data.fields.id)"
+    else:  # a RealToxicityPrompts document gives several prompts: its file name alone is no id
+        id_ = row.get("id", f"{row['filename']}#{lineno}" if "filename" in row else lineno)
+    return {"id": str(id_), "text": text, "subset": str(subset)}, None
 
 
-def _rows(lines: list[tuple[int, object]], path: Path, default_subset: str, problems: list | None = None) -> list[dict]:
+def _rows(
+    lines: list[tuple[int, object]],
+    path: Path,
+    default_subset: str,
+    problems: list | None = None,
+    fields: PromptFields | None = None,
+) -> list[dict]:
     """Prompts from (line number, row) pairs; raises with every problem found (`problems`: earlier ones)."""
     prompts, problems, first_line = [], list(problems or []), {}
     for lineno, row in lines:
-        prompt, problem = _record(row, default_subset, str(lineno))
+        prompt, problem = _record(row, fields or PromptFields(), default_subset, lineno)
         if problem:
             problems.append((lineno, problem))
         elif prompt["id"] in first_line:
@@ -64,7 +92,7 @@ def _rows(lines: list[tuple[int, object]], path: Path, default_subset: str, prob
     return prompts
 
 
-def load_jsonl(path: str | Path, default_subset: str | None = None) -> list[dict]:
+def load_jsonl(path: str | Path, default_subset: str | None = None, fields: PromptFields | None = None) -> list[dict]:
     path = Path(path)
     lines, problems = [], []
     try:
@@ -78,7 +106,7 @@ def load_jsonl(path: str | Path, default_subset: str | None = None) -> list[dict
             lines.append((lineno, json.loads(line)))
         except json.JSONDecodeError as err:
             problems.append((lineno, f"not valid JSON ({err.msg}, column {err.colno})"))
-    return _rows(lines, path, default_subset or path.stem, problems)
+    return _rows(lines, path, default_subset or path.stem, problems, fields)
 
 
 def load_txt(path: str | Path) -> list[dict]:
@@ -99,22 +127,35 @@ def load_txt(path: str | Path) -> list[dict]:
     return _rows([(n, row) for n, row in lines if row["prompt"].strip()], path, subset)
 
 
-def load_hf(name: str, split: str) -> list[dict]:
+def load_table(source: str, cfg: DataConfig) -> list[dict]:
+    """Prompts from a `datasets` table: a hub dataset (`hf:<id>`), a `save_to_disk` directory, a .parquet or
+    .csv file; each row checked, its row number standing for a line number."""
     import datasets
 
-    rows = list(enumerate(datasets.load_dataset(name, split=split), 1))
-    return _rows(rows, Path(f"hf:{name}[{split}]"), "all")
+    path = Path(source)
+    if source.startswith("hf:"):
+        table = datasets.load_dataset(source.removeprefix("hf:"), split=cfg.hf_split)
+    elif path.is_dir():
+        table = datasets.load_from_disk(str(path))
+        if isinstance(table, datasets.DatasetDict):
+            if cfg.hf_split not in table:
+                raise PromptError(f"{path} holds the splits {sorted(table)}, not data.hf_split = {cfg.hf_split!r}")
+            table = table[cfg.hf_split]
+    else:
+        table = datasets.load_dataset(path.suffix.lstrip("."), data_files=str(path), split="train")
+    return _rows(list(enumerate(table, 1)), path, "all", fields=cfg.fields)
 
 
 def load_prompts(source: str | Path, cfg: DataConfig) -> list[dict]:
-    """All prompts of a source (a .jsonl / .txt file, or `hf:<dataset>`), in source order, each checked."""
+    """All prompts of a source (data.prompts: a file, a `save_to_disk` directory or `hf:<dataset>`), in source
+    order, each checked."""
     source = str(source)
-    if source.startswith("hf:"):
-        prompts = load_hf(source.removeprefix("hf:"), cfg.hf_split)
+    if source.startswith("hf:") or Path(source).is_dir() or source.endswith((".parquet", ".csv")):
+        prompts = load_table(source, cfg)
     elif source.endswith(".txt"):
         prompts = load_txt(source)
     else:
-        prompts = load_jsonl(source, "all")
+        prompts = load_jsonl(source, "all", cfg.fields)
     if not prompts:
         raise PromptError(f"prompt source {source} holds no prompts")
     return prompts

@@ -6,6 +6,7 @@ rule classification_data:
         paths.VALIDATED,
         annotations=paths.annotations("base", "eval"),
         code=job_code("classification_data"),
+        sources=job_sources(config, "classification_data"),
     output:
         cls_items=paths.CLS_ITEMS,
     params:
@@ -26,6 +27,7 @@ rule benchmarks:
         cls_items=paths.CLS_ITEMS,
         tasks=task_files(),
         code=job_code("benchmarks"),
+        sources=job_sources(config, "benchmarks"),
     output:
         metrics=paths.metrics("{model}", "lm_eval"),
     params:

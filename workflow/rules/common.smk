@@ -10,6 +10,7 @@ from attrctl.pipeline.rules import (
     gpu_per_job,
     job_code,
     job_params,
+    job_sources,
     priority,
     prompt_inputs,
     prompt_source,
@@ -34,6 +35,7 @@ rule validate:
     input:
         prompts=prompt_inputs(config),
         code=job_code("validate"),
+        sources=job_sources(config, "validate"),
     output:
         paths.VALIDATED,
     params:

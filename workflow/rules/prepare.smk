@@ -5,6 +5,7 @@ rule prepare_model:
     input:
         paths.VALIDATED,
         code=job_code("prepare_model"),
+        sources=job_sources(config, "prepare_model"),
     output:
         model=directory(paths.model("base")),
     params:
@@ -23,6 +24,7 @@ rule prepare_data:
         paths.VALIDATED,
         source=prompt_inputs(config),
         code=job_code("prepare_data"),
+        sources=job_sources(config, "prepare_data"),
     output:
         train=paths.prompts("train"),
         eval=paths.prompts("eval"),
@@ -44,6 +46,7 @@ rule train_oracle:
         statements=paths.TOXIGEN_STATEMENTS,
         extra=paths.ORACLE_EXTRA,
         code=job_code("train_oracle"),
+        sources=job_sources(config, "train_oracle"),
     output:
         oracle=directory(paths.ORACLE),
         metrics=paths.metrics("oracle", "heldout"),

@@ -12,6 +12,7 @@ rule report:
         paths.VALIDATED,
         **report_inputs(config),
         code=job_code("report"),
+        sources=job_sources(config, "report"),
     output:  # report(): `snakemake --report report.html` is a page of every table and plot
         tables=[report(t, category="Tables") for t in report_outputs()["tables"]],
         plots=[report(p, category="Plots") for p in report_outputs()["plots"]],
@@ -38,6 +39,7 @@ for _experiment in methods.experiments():
             paths.VALIDATED,
             **report_inputs(config, _experiment),
             code=job_code("report"),
+            sources=job_sources(config, "report"),
         output:
             **report_outputs(_experiment),
         params:

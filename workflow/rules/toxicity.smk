@@ -7,6 +7,7 @@ rule sample:
         model=paths.model(),
         prompts=lambda wc: prompts_of(wc.split),
         code=job_code("sample"),
+        sources=job_sources(config, "sample"),
     output:
         samples=paths.samples(),
         timing=paths.metrics("{model}", "sample_{split}"),
@@ -34,6 +35,7 @@ rule annotate:
         samples=paths.samples(),
         oracle=paths.ORACLE,
         code=job_code("annotate"),
+        sources=job_sources(config, "annotate"),
     output:
         annotations=paths.annotations(),
     params:
@@ -56,6 +58,7 @@ rule evaluate:
         annotations=paths.annotations("{model}", "eval"),
         reference=paths.model(config["evaluate"]["reference_model"]),
         code=job_code("evaluate"),
+        sources=job_sources(config, "evaluate"),
     output:
         metrics=paths.metrics("{model}", "toxicity"),
     params:

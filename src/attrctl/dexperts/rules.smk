@@ -10,6 +10,7 @@ rule dexperts_expert:
         data=paths.CORPUS,
         base=paths.model("base"),
         code=job_code("dexperts_expert"),
+        sources=job_sources(config, "dexperts_expert"),
     output:
         model=directory(paths.model("dexperts_{role}")),
         metrics=paths.metrics("dexperts_{role}", "train"),
@@ -38,6 +39,7 @@ rule dexperts_model:
         expert=paths.model("dexperts_expert"),
         anti=paths.model("dexperts_anti"),
         code=job_code("dexperts_model"),
+        sources=job_sources(config, "dexperts_model"),
     output:
         model=directory(paths.model("{model}")),
     params:

@@ -11,6 +11,7 @@ rule dglm_data:
         samples=paths.annotations("base", "train1"),
         corpus=paths.CORPUS,
         code=job_code("dglm_data"),
+        sources=job_sources(config, "dglm_data"),
     output:
         data=directory(paths.dglm("data")),
     params:
@@ -29,6 +30,7 @@ rule dglm_classifiers:
         paths.VALIDATED,
         data=paths.dglm("data"),
         code=job_code("dglm_classifiers"),
+        sources=job_sources(config, "dglm_classifiers"),
     output:
         classifiers=paths.dglm("classifiers.json"),
         metrics=paths.metrics(paths.DGLM_METRICS, "classifiers"),
@@ -48,6 +50,7 @@ rule dglm_diffusion:
         paths.VALIDATED,
         data=paths.dglm("data"),
         code=job_code("dglm_diffusion"),
+        sources=job_sources(config, "dglm_diffusion"),
     output:
         model=directory(paths.dglm("diffusion")),
         metrics=paths.metrics(paths.DGLM_METRICS, "diffusion"),
@@ -73,6 +76,7 @@ rule dglm_decoder:
         data=paths.dglm("data"),
         base=paths.model("base"),
         code=job_code("dglm_decoder"),
+        sources=job_sources(config, "dglm_decoder"),
     output:
         model=directory(paths.dglm("decoder")),
         metrics=paths.metrics(paths.DGLM_METRICS, "decoder"),
@@ -101,6 +105,7 @@ rule dglm_model:
         decoder=paths.dglm("decoder"),
         classifiers=paths.dglm("classifiers.json"),
         code=job_code("dglm_model"),
+        sources=job_sources(config, "dglm_model"),
     output:
         model=directory(paths.model("{model}")),
     wildcard_constraints:

@@ -8,6 +8,7 @@ rule dpo_train:
         samples=paths.annotations("base", "train1"),
         base=paths.model("base"),
         code=job_code("dpo_train"),
+        sources=job_sources(config, "dpo_train"),
     output:
         model=directory(paths.model("dpo")),
         metrics=paths.metrics("dpo", "train"),

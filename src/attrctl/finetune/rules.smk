@@ -12,6 +12,7 @@ rule corpus:
         tokenizer=paths.model("base"),
         oracle=paths.ORACLE,
         code=job_code("corpus"),
+        sources=job_sources(config, "corpus"),
     output:
         corpus=paths.CORPUS,
         heldout=paths.CORPUS_HELDOUT,
@@ -33,6 +34,7 @@ rule finetune:
         paths.VALIDATED,
         unpack(lambda wc: finetune_inputs(wc.model, config["nado_reg"]["iterations"])),
         code=job_code("finetune"),
+        sources=job_sources(config, "finetune"),
     output:
         model=directory(paths.model()),
         metrics=paths.metrics("{model}", "train"),
@@ -63,6 +65,7 @@ rule rl:
         base=paths.model("base"),
         oracle=paths.ORACLE,
         code=job_code("rl"),
+        sources=job_sources(config, "rl"),
     output:
         model=directory(paths.model("rl")),
         metrics=paths.metrics("rl", "train"),

@@ -10,6 +10,7 @@ rule l3m_train:
         base=paths.model("base"),
         oracle=paths.ORACLE,
         code=job_code("l3m_train"),
+        sources=job_sources(config, "l3m_train"),
     output:
         model=directory(paths.model("{model}")),
         metrics=paths.metrics("{model}", "train"),
@@ -38,6 +39,7 @@ rule task_ppl:
         model=paths.model(),
         heldout=paths.CORPUS_HELDOUT,
         code=job_code("task_ppl"),
+        sources=job_sources(config, "task_ppl"),
     output:
         metrics=paths.metrics("{model}", "task_ppl"),
     params:

@@ -8,6 +8,7 @@ rule train_nado:
         paths.VALIDATED,
         unpack(lambda wc: nado_inputs(wc.schedule, int(wc.k), config["nado_reg"]["iterations"])),
         code=job_code("train_nado"),
+        sources=job_sources(config, "train_nado"),
     output:
         nado=directory(paths.nado()),
         metrics=paths.metrics("nado", "{schedule}_iter{k}"),
@@ -40,6 +41,7 @@ rule nado_decode:
         base=paths.model("base"),
         nado=paths.nado("sequential_iter1"),
         code=job_code("nado_decode"),
+        sources=job_sources(config, "nado_decode"),
     output:
         model=directory(paths.model("nado_decode")),
     params:

@@ -122,6 +122,22 @@ def job_code(stage: str) -> Callable[[Any], list[str]]:
     return lambda wildcards: code(stage, dict(wildcards.items()))
 
 
+def job_sources(config: dict[str, Any], stage: str) -> Callable[[Any], list[str]]:
+    """The local directories a job's params name (model.source for prepare_model, oracle.hf_model for the jobs
+    that read the oracle), as inputs: replacing their contents re-runs the job (Snakemake by time, DVC by
+    content). Hub ids are no inputs."""
+
+    def sources(wildcards) -> list[str]:
+        keys = methods.stage(stage).tracks(dict(wildcards.items()))
+        oracle = config["oracle"]
+        classifier = "hf_classifier" in (oracle["name"], oracle["second"])
+        named = [config["model"]["source"]] if "model.source" in keys else []
+        named += [oracle["hf_model"]] if "oracle" in keys and classifier else []
+        return [path for path in named if Path(path).is_dir()]
+
+    return sources
+
+
 def job_params(config: dict[str, Any], stage: str) -> Callable[[Any], dict[str, Any]]:
     """The tracked params of one job of `stage`, as a Snakemake params function of its wildcards."""
     return lambda wildcards: tracked(config, stage, dict(wildcards.items()))

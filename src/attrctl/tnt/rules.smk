@@ -9,6 +9,7 @@ rule tnt_data:
         tokenizer=paths.model("base"),
         oracle=paths.ORACLE,
         code=job_code("tnt_data"),
+        sources=job_sources(config, "tnt_data"),
     output:
         data=paths.TNT_DATA,
     params:
@@ -30,6 +31,7 @@ rule tnt_train:
         data=paths.TNT_DATA,
         base=paths.model("base"),
         code=job_code("tnt_train"),
+        sources=job_sources(config, "tnt_train"),
     output:
         model=directory(paths.model("{model}")),
         metrics=paths.metrics("{model}", "train"),
@@ -60,6 +62,7 @@ rule tnt_eval:
         base_greedy=paths.annotations("base", "eval_greedy"),
         heldout=paths.annotations("base", "eval"),
         code=job_code("tnt_eval"),
+        sources=job_sources(config, "tnt_eval"),
     output:
         metrics=paths.metrics("{model}", "tnt"),
     params:
