@@ -133,3 +133,26 @@ def test_datasets_tables_load_with_mapped_fields(tmp_path):
         load_prompts(tmp_path / "several", DataConfig(fields=cfg.fields))
     with pytest.raises(PromptError, match=r":1: no prompt text \(expected a non-empty string at prompt.text"):
         load_prompts(tmp_path / "clean", DataConfig())  # unmapped: the RTP schema is looked for
+
+
+def test_a_separate_eval_source_evaluates_whole_and_the_prompts_all_train():
+    prompts = load_prompts(EMBEDDED, DataConfig())
+    train_source = [p for p in prompts if p["subset"] != "group"]
+    eval_source = [p for p in prompts if p["subset"] == "group"]
+    cfg = DataConfig(max_train=None, max_eval=None)
+    train, evals = split(train_source, cfg, seed=0, eval_prompts=eval_source)
+    assert sorted(p["id"] for p in train) == sorted(p["id"] for p in train_source)
+    assert sorted(p["id"] for p in evals) == sorted(p["id"] for p in eval_source)
+    assert split(train_source, cfg, seed=0, eval_prompts=eval_source) == (train, evals)
+
+
+def test_prepare_data_takes_a_separate_eval_source(tmp_path):
+    from conftest import PYTHON, run
+
+    (tmp_path / "params.yaml").write_text((REPO / "params.yaml").read_text())
+    (tmp_path / "other.jsonl").write_text("".join(f'{{"prompt": "transfer prompt {i}"}}\n' for i in range(5)))
+    cmd = [PYTHON, "-m", "attrctl.stages.prepare_data", "--source", str(EMBEDDED), "--eval-prompts", "other.jsonl"]
+    run([*cmd, "--train", "train.jsonl", "--eval", "eval.jsonl"], tmp_path, env={"MLFLOW_TRACKING_URI": ""})
+    evals = [json.loads(line)["text"] for line in (tmp_path / "eval.jsonl").read_text().splitlines()]
+    assert sorted(evals) == [f"transfer prompt {i}" for i in range(5)]
+    assert len((tmp_path / "train.jsonl").read_text().splitlines()) == DataConfig().max_train

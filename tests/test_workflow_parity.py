@@ -207,24 +207,31 @@ def test_docs_pipeline_names_every_stage():
     assert not missing, f"docs/pipeline.md does not describe {missing}"
 
 
-def test_local_model_classifier_and_prompt_directories_are_inputs_of_the_jobs_that_read_them(tmp_path):
+def test_local_sources_are_inputs_of_the_jobs_that_read_them(tmp_path):
     """Replacing a local directory's contents must re-run what reads it: Snakemake (by time) and DVC (by
     content) see it only as a declared input."""
     import yaml
 
     for name in ("lm", "clf", "prompts"):
         (tmp_path / name).mkdir()
+    (tmp_path / "other.jsonl").write_text('{"prompt": "a transfer prompt"}\n')
     overlay = {
         "models": ["base"],
         "model": {"source": str(tmp_path / "lm")},
-        "data": {"prompts": str(tmp_path / "prompts")},
+        "data": {"prompts": str(tmp_path / "prompts"), "eval_prompts": str(tmp_path / "other.jsonl")},
         "oracle": {"second": "hf_classifier", "hf_model": str(tmp_path / "clf")},
     }
     (tmp_path / "overlay.yaml").write_text(yaml.safe_dump(overlay))
     root = make_project(tmp_path / "p", tmp_path / "overlay.yaml")
-    jobs = list(snakemake_jobs(root).values())
+    by_command = snakemake_jobs(root)
+    jobs = list(by_command.values())
     reads = {name: {j["rule"] for j in jobs if str(tmp_path / name) in j["inputs"]} for name in ("lm", "clf")}
     reads["prompts"] = {j["rule"] for j in jobs if str(tmp_path / "prompts") in j["inputs"]}
     assert reads["lm"] == {"prepare_model"}
     assert reads["clf"] == {"annotate", "evaluate", "report"}  # the jobs whose params include the oracle
     assert reads["prompts"] == {"validate", "prepare_data"}
+    evaluated = {
+        cmd: j["rule"] for cmd, j in snakemake_jobs(root).items() if str(tmp_path / "other.jsonl") in j["inputs"]
+    }
+    assert sorted(evaluated.values()) == ["prepare_data", "validate"]
+    assert all(cmd.endswith(f"--eval-prompts {tmp_path / 'other.jsonl'}") for cmd in evaluated)

@@ -104,6 +104,10 @@ class DataConfig(Section):
     (RealToxicityPrompts schema: prompt.text), `.parquet` or `.csv` file, a `.txt` file (one prompt per line,
     literal \\n separators as in ToxiGen prompt files), a directory written by `datasets`' `save_to_disk`, or
     `hf:<dataset>` (needs runtime.offline: false)."""
+    eval_prompts: UserPath | None = None
+    """A separate source of eval prompts, in any form `prompts` takes (e.g. another family of prompts, to see
+    whether an effect transfers): then all of `prompts` train and all of this evaluates (eval_fraction unused).
+    null: eval prompts are split off `prompts`."""
     fields: PromptFields = PromptFields()
     """Where the source's rows keep the text, id and subset of a prompt (not for .txt files)."""
     hf_split: str = "train"
@@ -262,7 +266,9 @@ class CoreConfig(Section):
     @model_validator(mode="after")
     def _consistent(self) -> CoreConfig:
         _check_model_source(self.model.source, self.runtime.offline)
-        _check_prompt_source(self.data.prompts, self.runtime.offline)
+        _check_prompt_source("data.prompts", self.data.prompts, self.runtime.offline)
+        if self.data.eval_prompts is not None:
+            _check_prompt_source("data.eval_prompts", self.data.eval_prompts, self.runtime.offline)
         _check_tasks(self.benchmarks.tasks, self.runtime.offline)
         hidden, heads = self.model.tiny.hidden, self.model.tiny.heads
         if hidden % heads or (hidden // heads) % 2:  # rotary embeddings rotate pairs of dimensions
@@ -311,25 +317,23 @@ def _check_model_source(source: str, offline: bool) -> None:
     )
 
 
-def _check_prompt_source(source: str, offline: bool) -> None:
+def _check_prompt_source(key: str, source: str, offline: bool) -> None:
     if source == "embedded":
         return
     if source.startswith("hf:"):
         if offline:
-            raise ValueError(
-                f"data.prompts = {source!r} needs the network: set runtime.offline: false or use a local file"
-            )
+            raise ValueError(f"{key} = {source!r} needs the network: set runtime.offline: false or use a local file")
         return
     path = Path(source)
     if path.is_dir():
         return
     if path.suffix not in PROMPT_FILES:
         raise ValueError(
-            f"data.prompts = {source!r}: allowed: 'embedded', a {'/'.join(PROMPT_FILES)} file, a `save_to_disk` "
+            f"{key} = {source!r}: allowed: 'embedded', a {'/'.join(PROMPT_FILES)} file, a `save_to_disk` "
             "directory, 'hf:<dataset>'"
         )
     if not path.is_file():
-        raise ValueError(f"data.prompts = {source!r}: no such file")
+        raise ValueError(f"{key} = {source!r}: no such file")
 
 
 def _check_tasks(tasks: list[str], offline: bool) -> None:

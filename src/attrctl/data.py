@@ -176,21 +176,35 @@ def _take_balanced(by_subset: dict[str, list[dict]], n: int | None) -> list[dict
     return out
 
 
-def split(prompts: list[dict], cfg: DataConfig, seed: int) -> tuple[list[dict], list[dict]]:
-    """(train, eval): stratified by subset, shuffled with `seed`, then capped by max_train/max_eval. Too few
-    prompts for the configured split is an error naming the keys."""
-    if len(prompts) > 1 and len({p["text"] for p in prompts}) == 1:
-        raise PromptError(f"all {len(prompts)} prompts are the same text {prompts[0]['text']!r}: nothing to split")
+def _shuffled(prompts: list[dict], rng: random.Random) -> dict[str, list[dict]]:
+    """{subset: its prompts in id order, shuffled}, subsets in name order (the rng's order of use)."""
     by_subset: dict[str, list[dict]] = defaultdict(list)
     for p in prompts:
         by_subset[p["subset"]].append(p)
-    rng = random.Random(seed)
-    train, evals = defaultdict(list), defaultdict(list)
+    out = {}
     for subset, items in sorted(by_subset.items()):
-        items = sorted(items, key=lambda p: p["id"])
-        rng.shuffle(items)
-        n_eval = max(1, round(len(items) * cfg.eval_fraction)) if len(items) > 1 else 0
-        evals[subset], train[subset] = items[:n_eval], items[n_eval:]
+        out[subset] = sorted(items, key=lambda p: p["id"])
+        rng.shuffle(out[subset])
+    return out
+
+
+def split(
+    prompts: list[dict], cfg: DataConfig, seed: int, eval_prompts: list[dict] | None = None
+) -> tuple[list[dict], list[dict]]:
+    """(train, eval): stratified by subset, shuffled with `seed`, then capped by max_train/max_eval; with
+    `eval_prompts` (data.eval_prompts), all of `prompts` train and all of `eval_prompts` evaluate. Too few
+    prompts for the configured split is an error naming the keys."""
+    if len(prompts) > 1 and len({p["text"] for p in prompts}) == 1:
+        raise PromptError(f"all {len(prompts)} prompts are the same text {prompts[0]['text']!r}: nothing to split")
+    rng = random.Random(seed)
+    by_subset = _shuffled(prompts, rng)
+    if eval_prompts is not None:
+        train, evals = by_subset, _shuffled(eval_prompts, rng)
+    else:
+        train, evals = {}, {}
+        for subset, items in by_subset.items():
+            n_eval = max(1, round(len(items) * cfg.eval_fraction)) if len(items) > 1 else 0
+            evals[subset], train[subset] = items[:n_eval], items[n_eval:]
     train_out, eval_out = _take_balanced(train, cfg.max_train), _take_balanced(evals, cfg.max_eval)
     if not eval_out and len(by_subset) > 1 and all(len(items) == 1 for items in by_subset.values()):
         raise PromptError(

@@ -6,6 +6,7 @@ from attrctl import methods
 from attrctl.pipeline import paths
 from attrctl.pipeline.rules import (
     commands,
+    eval_prompts_option,
     flag,
     gpu_per_job,
     job_code,
@@ -34,16 +35,18 @@ GPU = gpu_per_job(config)
 rule validate:
     input:
         prompts=prompt_inputs(config),
+        eval_prompts=prompt_inputs(config, "eval_prompts"),
         code=job_code("validate"),
         sources=job_sources(config, "validate"),
     output:
         paths.VALIDATED,
     params:
         source=lambda wc, input: input.prompts or prompt_source(config),
+        eval_prompts=eval_prompts_option(config),
     log:
         paths.log("validate"),
     benchmark:
         paths.benchmark("validate"),
     threads: THREADS
     shell:
-        command("validate") + " --prompts {params.source} --dvc-yaml dvc.yaml --out {output}"
+        command("validate") + " --prompts {params.source} --dvc-yaml dvc.yaml --out {output} {params.eval_prompts}"

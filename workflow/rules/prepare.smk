@@ -23,6 +23,7 @@ rule prepare_data:
     input:
         paths.VALIDATED,
         source=prompt_inputs(config),
+        eval_source=prompt_inputs(config, "eval_prompts"),
         code=job_code("prepare_data"),
         sources=job_sources(config, "prepare_data"),
     output:
@@ -31,13 +32,15 @@ rule prepare_data:
     params:
         job_params(config, "prepare_data"),
         source=lambda wc, input: input.source or prompt_source(config),
+        eval_prompts=eval_prompts_option(config),
     log:
         paths.log("prepare_data"),
     benchmark:
         paths.benchmark("prepare_data"),
     threads: THREADS
     shell:
-        command("prepare_data") + " --source {params.source} --train {output.train} --eval {output.eval}"
+        command("prepare_data")
+        + " --source {params.source} --train {output.train} --eval {output.eval} {params.eval_prompts}"
 
 
 rule train_oracle:

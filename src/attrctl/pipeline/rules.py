@@ -149,15 +149,22 @@ def task_files() -> list[str]:
     return sorted(str(p.relative_to(REPO)) for p in files if p.is_file() and "__pycache__" not in p.parts)
 
 
-def prompt_source(config: dict[str, Any]) -> str:
-    """The prompt file the data stage reads (`hf:` sources are no file)."""
-    source = config["data"]["prompts"]
+def prompt_source(config: dict[str, Any], key: str = "prompts") -> str:
+    """The prompt source data.<key> names (the embedded set as its file); "" when data.eval_prompts is null."""
+    source = config["data"][key] or ""
     return paths.EMBEDDED_PROMPTS if source == "embedded" else source
 
 
-def prompt_inputs(config: dict[str, Any]) -> list[str]:
-    source = prompt_source(config)
-    return [] if source.startswith("hf:") else [source]
+def prompt_inputs(config: dict[str, Any], key: str = "prompts") -> list[str]:
+    """The local files or directories among the prompt sources (`hf:` sources are none)."""
+    source = prompt_source(config, key)
+    return [source] if source and not source.startswith("hf:") else []
+
+
+def eval_prompts_option(config: dict[str, Any]) -> str:
+    """`--eval-prompts <source>` when data.eval_prompts names one, else nothing."""
+    source = prompt_source(config, "eval_prompts")
+    return f"--eval-prompts {source}" if source else ""
 
 
 def prompts_of(split: str) -> str:

@@ -1,10 +1,12 @@
 """Load the prompt source and write the deterministic train/eval split.
 
-The source is the embedded prompt set, a RealToxicityPrompts-style `.jsonl`, a ToxiGen `.txt` prompt file or
-`hf:<dataset>` (data.prompts); the split is stratified by prompt subset and seeded.
+The source is any form data.prompts takes (the embedded set, a file, a `save_to_disk` directory,
+`hf:<dataset>`); the split is stratified by prompt subset and seeded. With data.eval_prompts, all of the source
+trains and all of the eval source evaluates.
 
 Options:
-  --source NAME  prompt file, or hf:<dataset>
+  --source NAME  prompt source (a file or directory, or hf:<dataset>)
+  [--eval-prompts NAME]  a separate source of eval prompts (data.eval_prompts)
   --train PATH   output: train prompts (.jsonl)
   --eval PATH    output: eval prompts (.jsonl)
 """
@@ -23,7 +25,8 @@ def main(argv: list[str] | None = None) -> None:
     from attrctl.tracking import stage_run
 
     try:
-        train, evals = data.split(data.load_prompts(args.source, cfg.data), cfg.data, cfg.seed)
+        evals = data.load_prompts(args.eval_prompts, cfg.data) if args.eval_prompts else None
+        train, evals = data.split(data.load_prompts(args.source, cfg.data), cfg.data, cfg.seed, evals)
     except data.PromptError as err:
         cli.fail(str(err))
     with stage_run(cfg, args.params, "prepare_data", "prompts") as run:

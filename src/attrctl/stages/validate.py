@@ -21,6 +21,7 @@ MARKER = "params validated\n"
 def main(argv: list[str] | None = None) -> None:
     p = cli.parser(__doc__, __spec__)
     p.add_argument("--prompts", help="input: the prompt source (checked record by record, then split)")
+    p.add_argument("--eval-prompts", help="input: the eval prompt source, when data.eval_prompts names one")
     p.add_argument("--dvc-yaml", type=Path, help="fail when this dvc.yaml is not the current DAG's (regenerate it)")
     args, cfg = cli.start(p, argv)
     from attrctl import data, oracles, runtime, tracking
@@ -29,9 +30,11 @@ def main(argv: list[str] | None = None) -> None:
     found = runtime.problems(cfg.runtime) + oracles.problems(cfg.oracle, cfg.runtime.offline)
     if found := found + tracking.problems(cfg, args.params):
         cli.fail("; ".join(found))
-    if args.prompts and not args.prompts.startswith("hf:"):
+    sources = [s for s in (args.prompts, args.eval_prompts) if s]
+    if sources and not any(s.startswith("hf:") for s in sources):  # a hub dataset is read by prepare_data
         try:
-            data.split(data.load_prompts(args.prompts, cfg.data), cfg.data, cfg.seed)
+            evals = data.load_prompts(args.eval_prompts, cfg.data) if args.eval_prompts else None
+            data.split(data.load_prompts(args.prompts, cfg.data), cfg.data, cfg.seed, evals)
         except data.PromptError as err:
             cli.fail(str(err))
     if args.dvc_yaml and args.dvc_yaml.is_file():
