@@ -279,3 +279,12 @@ def test_a_stage_names_a_missing_input_before_loading_it(tmp_path):
     proc = run([PYTHON, "-m", "attrctl.stages.sample", "--params", "params.yaml", *SAMPLE_ARGS], tmp_path, check=False)
     assert proc.returncode == 2 and "error: --model m: no such file or directory" in proc.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_bad_statements_stop_validate(tmp_path):
+    (tmp_path / "params.yaml").write_text((REPO / "params.yaml").read_text())
+    (tmp_path / "s.jsonl").write_text('{"id": "a", "text": "t", "group": "g", "label": 1}\n')
+    cmd = [PYTHON, "-m", "attrctl.stages.validate", "--params", "params.yaml", "--statements", "s.jsonl", "--out", "v"]
+    proc = run(cmd, tmp_path, check=False)
+    assert proc.returncode == 2 and "s.jsonl: needs statements of both labels" in proc.stderr
+    assert not (tmp_path / "v").exists()

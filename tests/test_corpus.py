@@ -95,3 +95,21 @@ def test_toxigen_halves_are_disjoint_stratified_and_seeded():
             b = sum(s["group"] == group and s["label"] == label for s in corpus)
             assert abs(a - b) <= 1, (group, label)
     assert toxigen.split(statements, seed=0) == (oracle, corpus) != toxigen.split(statements, seed=1)
+
+
+def test_a_users_statements_are_checked_and_their_groups_named_as_written(tmp_path, tokenizer):
+    import json
+
+    import pytest
+
+    rows = [{"id": f"s{i}", "text": f"statement {i}", "group": "cyclists", "label": i % 2} for i in range(8)]
+    (tmp_path / "mine.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    statements = [{**s, "flagged": s["label"]} for s in toxigen.load(tmp_path / "mine.jsonl")]  # as the oracle would
+    examples = statement_examples(statements, tokenizer, random.Random(0))
+    assert examples and all("cyclists" in e["prompt"] for e in examples)  # no ToxiGen group names to look up
+    (tmp_path / "bad.jsonl").write_text(json.dumps({"id": "x", "text": "t", "group": "g", "label": 2}) + "\n{}\n")
+    with pytest.raises(toxigen.StatementError, match=r"bad.jsonl:1: label must be 0 or 1.*\n.*bad.jsonl:2: expected"):
+        toxigen.load(tmp_path / "bad.jsonl")
+    (tmp_path / "one_label.jsonl").write_text(json.dumps(rows[0]) + "\n")
+    with pytest.raises(toxigen.StatementError, match="needs statements of both labels"):
+        toxigen.load(tmp_path / "one_label.jsonl")

@@ -215,10 +215,15 @@ def test_local_sources_are_inputs_of_the_jobs_that_read_them(tmp_path):
     for name in ("lm", "clf", "prompts"):
         (tmp_path / name).mkdir()
     (tmp_path / "other.jsonl").write_text('{"prompt": "a transfer prompt"}\n')
+    (tmp_path / "statements.jsonl").write_text('{"id": "a", "text": "t", "group": "g", "label": 1}\n')
     overlay = {
         "models": ["base"],
         "model": {"source": str(tmp_path / "lm")},
-        "data": {"prompts": str(tmp_path / "prompts"), "eval_prompts": str(tmp_path / "other.jsonl")},
+        "data": {
+            "prompts": str(tmp_path / "prompts"),
+            "eval_prompts": str(tmp_path / "other.jsonl"),
+            "statements": str(tmp_path / "statements.jsonl"),
+        },
         "oracle": {"second": "hf_classifier", "hf_model": str(tmp_path / "clf")},
     }
     (tmp_path / "overlay.yaml").write_text(yaml.safe_dump(overlay))
@@ -230,8 +235,8 @@ def test_local_sources_are_inputs_of_the_jobs_that_read_them(tmp_path):
     assert reads["lm"] == {"prepare_model"}
     assert reads["clf"] == {"annotate", "evaluate", "report"}  # the jobs whose params include the oracle
     assert reads["prompts"] == {"validate", "prepare_data"}
-    evaluated = {
-        cmd: j["rule"] for cmd, j in snakemake_jobs(root).items() if str(tmp_path / "other.jsonl") in j["inputs"]
-    }
+    reads["statements"] = {j["rule"] for j in jobs if str(tmp_path / "statements.jsonl") in j["inputs"]}
+    assert reads["statements"] == {"validate", "train_oracle"}  # and corpus, in a DAG with fine-tuned models
+    evaluated = {cmd: j["rule"] for cmd, j in by_command.items() if str(tmp_path / "other.jsonl") in j["inputs"]}
     assert sorted(evaluated.values()) == ["prepare_data", "validate"]
     assert all(cmd.endswith(f"--eval-prompts {tmp_path / 'other.jsonl'}") for cmd in evaluated)

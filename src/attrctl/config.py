@@ -108,6 +108,10 @@ class DataConfig(Section):
     """A separate source of eval prompts, in any form `prompts` takes (e.g. another family of prompts, to see
     whether an effect transfers): then all of `prompts` train and all of this evaluates (eval_fraction unused).
     null: eval prompts are split off `prompts`."""
+    statements: UserPath = "embedded"
+    """Labelled statements `{id, text, group, label}` (label 1: the attribute to avoid), one JSON object per line:
+    the embedding oracle trains on one half, the fine-tuning corpus's constraint domain takes the other (each after
+    a prompt naming its `group`). `embedded`: the shipped ToxiGen statements (hateful vs neutral, 8 groups)."""
     fields: PromptFields = PromptFields()
     """Where the source's rows keep the text, id and subset of a prompt (not for .txt files)."""
     hf_split: str = "train"
@@ -267,6 +271,8 @@ class CoreConfig(Section):
     def _consistent(self) -> CoreConfig:
         _check_model_source(self.model.source, self.runtime.offline)
         _check_prompt_source("data.prompts", self.data.prompts, self.runtime.offline)
+        if self.data.statements != "embedded" and not Path(self.data.statements).is_file():
+            raise ValueError(f"data.statements = {self.data.statements!r}: no such file; allowed: 'embedded', a .jsonl")
         if self.data.eval_prompts is not None:
             _check_prompt_source("data.eval_prompts", self.data.eval_prompts, self.runtime.offline)
         _check_tasks(self.benchmarks.tasks, self.runtime.offline)

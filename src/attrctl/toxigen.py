@@ -13,9 +13,24 @@ from collections import defaultdict
 from attrctl.io import read_jsonl
 
 
+class StatementError(ValueError):
+    """A statements file that cannot be used (data.statements)."""
+
+
 def load(path) -> list[dict]:
-    """Statements {id, text, group, label} (label 1: from a `hate_*` ToxiGen prompt file)."""
-    return read_jsonl(path)
+    """Statements {id, text, group, label} (label 1: the attribute to avoid; in ToxiGen, from a `hate_*` prompt
+    file), checked: every record's fields, and both labels present."""
+    rows, problems = read_jsonl(path), []
+    for line, row in enumerate(rows, 1):
+        if not isinstance(row, dict) or not {"id", "text", "group", "label"} <= set(row):
+            problems.append(f"{path}:{line}: expected an object with id, text, group and label")
+        elif row["label"] not in (0, 1) or not isinstance(row["text"], str) or not row["text"].strip():
+            problems.append(f"{path}:{line}: label must be 0 or 1 and text a non-empty string")
+    if not problems and {r["label"] for r in rows} != {0, 1}:
+        problems.append(f"{path}: needs statements of both labels (0 and 1)")
+    if problems:
+        raise StatementError("bad statements file (data.statements):\n  " + "\n  ".join(problems[:20]))
+    return rows
 
 
 def split(statements: list[dict], seed: int) -> tuple[list[dict], list[dict]]:

@@ -19,6 +19,7 @@ from attrctl.pipeline.rules import (
     report_inputs,
     report_options,
     report_outputs,
+    statements,
     task_files,
     threads,
     validated,
@@ -36,6 +37,7 @@ rule validate:
     input:
         prompts=prompt_inputs(config),
         eval_prompts=prompt_inputs(config, "eval_prompts"),
+        statements=statements(config),
         code=job_code("validate"),
         sources=job_sources(config, "validate"),
     output:
@@ -49,4 +51,6 @@ rule validate:
         paths.benchmark("validate"),
     threads: THREADS
     shell:
-        command("validate") + " --prompts {params.source} --dvc-yaml dvc.yaml --out {output} {params.eval_prompts}"
+        command("validate")
+        + " --prompts {params.source} --statements {input.statements} --dvc-yaml dvc.yaml --out {output}"
+        + " {params.eval_prompts}"

@@ -46,7 +46,7 @@ rule prepare_data:
 rule train_oracle:
     input:
         paths.VALIDATED,
-        statements=paths.TOXIGEN_STATEMENTS,
+        statements=statements(config),
         extra=paths.ORACLE_EXTRA,
         code=job_code("train_oracle"),
         sources=job_sources(config, "train_oracle"),

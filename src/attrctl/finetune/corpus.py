@@ -52,7 +52,7 @@ def statement_examples(statements: list[dict], tokenizer, rng: random.Random) ->
     """Constraint-domain continuations: each statement after a prompt that names its group."""
     out = []
     for s in statements:
-        prompt = rng.choice(TEMPLATES).format(group=rng.choice(GROUP_NAMES[s["group"]]))
+        prompt = rng.choice(TEMPLATES).format(group=rng.choice(GROUP_NAMES.get(s["group"], (s["group"],))))
         out.append(example(tokenizer, prompt, " " + s["text"], "constraint", "continuation", s["flagged"]))
     return out
 

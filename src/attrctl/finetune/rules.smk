@@ -7,7 +7,7 @@ from attrctl.finetune.method import finetune_inputs
 rule corpus:
     input:
         paths.VALIDATED,
-        statements=paths.TOXIGEN_STATEMENTS,
+        statements=statements(config),
         samples=paths.annotations("base", "train1"),
         tokenizer=paths.model("base"),
         oracle=paths.ORACLE,

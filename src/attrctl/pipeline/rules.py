@@ -161,6 +161,12 @@ def prompt_inputs(config: dict[str, Any], key: str = "prompts") -> list[str]:
     return [source] if source and not source.startswith("hf:") else []
 
 
+def statements(config: dict[str, Any]) -> str:
+    """The labelled statements file data.statements names (the shipped ToxiGen statements by default)."""
+    source = config["data"]["statements"]
+    return paths.TOXIGEN_STATEMENTS if source == "embedded" else source
+
+
 def eval_prompts_option(config: dict[str, Any]) -> str:
     """`--eval-prompts <source>` when data.eval_prompts names one, else nothing."""
     source = prompt_source(config, "eval_prompts")

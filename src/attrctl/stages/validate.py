@@ -22,9 +22,10 @@ def main(argv: list[str] | None = None) -> None:
     p = cli.parser(__doc__, __spec__)
     p.add_argument("--prompts", help="input: the prompt source (checked record by record, then split)")
     p.add_argument("--eval-prompts", help="input: the eval prompt source, when data.eval_prompts names one")
+    p.add_argument("--statements", help="input: the labelled statements (data.statements), checked record by record")
     p.add_argument("--dvc-yaml", type=Path, help="fail when this dvc.yaml is not the current DAG's (regenerate it)")
     args, cfg = cli.start(p, argv)
-    from attrctl import data, oracles, runtime, tracking
+    from attrctl import data, oracles, runtime, toxigen, tracking
     from attrctl.io import write_text
 
     found = runtime.problems(cfg.runtime) + oracles.problems(cfg.oracle, cfg.runtime.offline)
@@ -36,6 +37,11 @@ def main(argv: list[str] | None = None) -> None:
             evals = data.load_prompts(args.eval_prompts, cfg.data) if args.eval_prompts else None
             data.split(data.load_prompts(args.prompts, cfg.data), cfg.data, cfg.seed, evals)
         except data.PromptError as err:
+            cli.fail(str(err))
+    if args.statements:
+        try:
+            toxigen.load(args.statements)
+        except toxigen.StatementError as err:
             cli.fail(str(err))
     if args.dvc_yaml and args.dvc_yaml.is_file():
         from attrctl.pipeline import dvcgen
