@@ -62,6 +62,42 @@ def tiny_model_dir(tmp_path_factory, tiny_model, tokenizer) -> Path:
     return path
 
 
+def greedy_changes(rows: list[dict], scorer, base) -> list[bool]:
+    """Asserts that each greedy row's tokens are what `scorer` ranks first over the whole sequence (an
+    incremental decoder agrees with whole-sequence scoring); for each row, whether `base` alone would have
+    picked other tokens."""
+    import torch
+
+    changed = []
+    for row in rows:
+        ids = torch.tensor([row["prompt_ids"] + row["token_ids"]])
+        p, n = len(row["prompt_ids"]), len(row["token_ids"])
+        assert scorer(ids).logits[0, p - 1 : p - 1 + n].argmax(-1).tolist() == row["token_ids"]
+        changed.append(base(ids).logits[0, p - 1 : p - 1 + n].argmax(-1).tolist() != row["token_ids"])
+    return changed
+
+
+def nado_greedy(lm, tokenizer, prompts: list[dict], trunk: str = "small") -> tuple[list[dict], object]:
+    """Greedy rows of `lm` under a random NADO (δ = 1, γ = 1, where q* does not depend on R(x)) through the
+    incremental logits processor, and the GuidedLM that scores whole sequences under the same q."""
+    import torch
+
+    from attrctl.config import SampleConfig
+    from attrctl.nado import decode, model
+    from attrctl.sampling import generate
+
+    torch.manual_seed(0)
+    nado_model = model.build(lm, trunk, 1, 4, "vocab").eval()
+    randomise(nado_model, 2.0)  # a non-trivial NADO
+    processor = decode.NadoLogitsProcessor(lm, nado_model, 1.0, 1.0, tokenizer.pad_token_id)
+    try:
+        cfg = SampleConfig(greedy=True, max_new_tokens=5)
+        rows = generate(lm, tokenizer, prompts, cfg, 0, 32, logits_processor=processor)
+    finally:
+        processor.remove()
+    return rows, decode.GuidedLM(lm, nado_model, delta=1.0, strength=1.0)
+
+
 def randomise(nado_model, std: float = 1.0) -> None:
     """A non-trivial NADO: its head's weights drawn at random (both heads start at zero)."""
     import torch

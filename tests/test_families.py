@@ -8,14 +8,13 @@ import copy
 
 import pytest
 import torch
-from conftest import randomise
+from conftest import greedy_changes, nado_greedy
 
 from attrctl import adapters, encoding, models
 from attrctl.config import ModelConfig, SampleConfig
 from attrctl.dglm import decoder as dec
 from attrctl.evaluation.toxicity import conditional_perplexities
 from attrctl.finetune.corpus import example
-from attrctl.nado import decode, model
 from attrctl.sampling import encode_prompts, generate
 
 FAMILIES = ["llama_bos", "gpt2", "gpt_neox"]
@@ -67,24 +66,8 @@ def test_nado_guided_decoding_equals_whole_sequence_scoring(family, trunk):
     """The incremental processor (a hook on the family's transformer, KV cache, left padding) picks what
     GuidedLM ranks first, and a non-trivial NADO changes the greedy path, for each family and trunk."""
     _, lm, tokenizer = family
-    torch.manual_seed(0)
-    nado_model = model.build(lm, trunk, 1, 4, "vocab").eval()
-    randomise(nado_model, 2.0)
-    processor = decode.NadoLogitsProcessor(lm, nado_model, 1.0, 1.0, tokenizer.pad_token_id)
-    try:
-        rows = generate(
-            lm, tokenizer, PROMPTS, SampleConfig(greedy=True, max_new_tokens=5), 0, 32, logits_processor=processor
-        )
-    finally:
-        processor.remove()
-    scorer = decode.GuidedLM(lm, nado_model, delta=1.0, strength=1.0)
-    changed = False
-    for row in rows:
-        ids = torch.tensor([row["prompt_ids"] + row["token_ids"]])
-        p, n = len(row["prompt_ids"]), len(row["token_ids"])
-        assert scorer(ids).logits[0, p - 1 : p - 1 + n].argmax(-1).tolist() == row["token_ids"]
-        changed |= lm(ids).logits[0, p - 1 : p - 1 + n].argmax(-1).tolist() != row["token_ids"]
-    assert changed, "the NADO should have changed a greedy path"
+    rows, scorer = nado_greedy(lm, tokenizer, PROMPTS, trunk)
+    assert any(greedy_changes(rows, scorer, lm)), "the NADO should have changed a greedy path"
 
 
 @pytest.mark.parametrize("targets", ["all-linear", None])
@@ -135,13 +118,20 @@ def test_bin_weights_and_a_home_relative_path_load(tmp_path, monkeypatch, tokeni
     assert all(torch.equal(a, b) for a, b in zip(lm.state_dict().values(), loaded.state_dict().values(), strict=True))
 
 
-def test_trust_remote_code_reaches_the_model_loads(monkeypatch):
+def test_trust_remote_code_reaches_the_model_loads(monkeypatch, tokenizer):
+    import transformers
+
     from attrctl import runtime
     from attrctl.config import RuntimeConfig
 
+    asked = []
+    monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained", lambda path, **kw: asked.append(kw) or tokenizer)
     monkeypatch.delenv(runtime.REMOTE_CODE_VAR, raising=False)
     assert not runtime.trust_remote_code()
     runtime.prepare_env(RuntimeConfig(trust_remote_code=True))
     assert runtime.trust_remote_code()
+    models.load_tokenizer("any/dir")
     runtime.prepare_env(RuntimeConfig())
     assert not runtime.trust_remote_code()
+    models.load_tokenizer("any/dir")
+    assert [kw["trust_remote_code"] for kw in asked] == [True, False]

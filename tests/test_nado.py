@@ -6,13 +6,11 @@ import math
 
 import pytest
 import torch
-from conftest import randomise
+from conftest import greedy_changes, nado_greedy, randomise
 
-from attrctl.config import SampleConfig
 from attrctl.nado import decode, diagnostics, model, qstar
 from attrctl.nado.loss import consistency_sum, importance_weights, nado_loss
 from attrctl.nado.train import cache_base, collate, examples, loss_terms
-from attrctl.sampling import generate
 
 
 def sig(x: float) -> float:
@@ -145,31 +143,8 @@ def test_zero_initialised_nado_with_delta_one_leaves_the_base_unchanged(tiny_mod
 def test_processor_and_guided_lm_agree(tiny_model, tokenizer):
     """With δ = 1, q* does not depend on R(x): the incremental processor (KV cache, left padding, k repeats)
     must pick exactly what whole-sequence scoring under GuidedLM ranks first."""
-    torch.manual_seed(0)
-    nado_model = model.build(tiny_model, "small", 1, 4, "vocab").eval()
-    randomise(nado_model, 2.0)  # a non-trivial NADO
-    processor = decode.NadoLogitsProcessor(tiny_model, nado_model, 1.0, 1.0, tokenizer.pad_token_id)
-    try:
-        rows = generate(
-            tiny_model,
-            tokenizer,
-            PROMPTS,
-            SampleConfig(greedy=True, max_new_tokens=5),
-            0,
-            32,
-            logits_processor=processor,
-        )
-    finally:
-        processor.remove()
-    scorer = decode.GuidedLM(tiny_model, nado_model, delta=1.0, strength=1.0)
-    for row in rows:
-        ids = torch.tensor([row["prompt_ids"] + row["token_ids"]])
-        logits = scorer(ids).logits[0]
-        p = len(row["prompt_ids"])
-        best = logits[p - 1 : p - 1 + len(row["token_ids"])].argmax(-1).tolist()
-        assert best == row["token_ids"]
-        plain = tiny_model(ids).logits[0, p - 1 : p - 1 + len(row["token_ids"])].argmax(-1).tolist()
-        assert plain != row["token_ids"], "the NADO should have changed the greedy path"
+    rows, scorer = nado_greedy(tiny_model, tokenizer, PROMPTS)
+    assert all(greedy_changes(rows, scorer, tiny_model)), "the NADO should have changed every greedy path"
 
 
 @pytest.mark.parametrize("head", ["vocab", "embedding"])

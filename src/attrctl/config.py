@@ -360,14 +360,19 @@ def _check_tasks(tasks: list[str], offline: bool) -> None:
         )
 
 
-@functools.cache
-def hub_reachable(host: str = "huggingface.co", timeout: float = 2.0) -> bool:
-    """Whether the HF hub answers a TCP connect within `timeout` seconds (validation must stay fast)."""
+def reachable(host: str, port: int = 443, timeout: float = 2.0) -> bool:
+    """Whether `host:port` answers a TCP connect within `timeout` seconds (validation must stay fast)."""
     try:
-        socket.create_connection((host, 443), timeout=timeout).close()
+        socket.create_connection((host, port), timeout=timeout).close()
     except OSError:
         return False
     return True
+
+
+@functools.cache
+def hub_reachable() -> bool:
+    """Whether the HF hub answers (asked once per process)."""
+    return reachable("huggingface.co")
 
 
 class ConfigError(ValueError):

@@ -41,19 +41,19 @@ def problems(cfg: Config, params_path: Path, timeout: float = 3.0) -> list[str]:
     `timeout` seconds (MLflow itself retries for minutes), a SQLite file that is one."""
     if not cfg.tracking.enabled:
         return []
-    import socket
     import sqlite3
     from urllib.parse import urlparse
+
+    from attrctl.config import reachable
 
     uri = tracking_uri(cfg, params_path)
     way_out = "or set tracking.enabled: false to run without MLflow"
     parsed = urlparse(uri)
     if parsed.scheme in ("http", "https"):
         port = parsed.port or (443 if parsed.scheme == "https" else 80)
-        try:
-            socket.create_connection((parsed.hostname, port), timeout=timeout).close()
-        except OSError as err:
-            return [f"tracking server {uri} does not answer ({err}): start it, point tracking.uri elsewhere, {way_out}"]
+        if not reachable(parsed.hostname or "", port, timeout):
+            silent = f"tracking server {uri} does not answer within {timeout:g} s"
+            return [f"{silent}: start it, point tracking.uri elsewhere, {way_out}"]
     elif parsed.scheme == "sqlite" and (db_file := Path(uri.removeprefix("sqlite:///"))).is_file():
         try:
             with contextlib.closing(sqlite3.connect(f"file:{db_file}?mode=ro", uri=True)) as db:

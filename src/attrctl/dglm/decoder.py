@@ -137,13 +137,12 @@ def save(decoder: SoftPromptDecoder, path: Path, targets: str | list[str]) -> No
 def load(path: Path, lm, latent_dim: int, soft_tokens: int, lora_rank: int) -> SoftPromptDecoder:
     """The saved decoder on `lm`, adapters merged into the LM's weights (generation runs the plain model)."""
     from safetensors import safe_open
-    from safetensors.torch import load_file
 
     from attrctl.adapters import merged
 
-    state = load_file(str(path / WEIGHTS))
     with safe_open(str(path / WEIGHTS), "pt") as f:
         targets = json.loads(f.metadata()["lora_targets"])
+        state = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 (a safe_open file is no mapping)
     fitted = {k.removeprefix("keywords."): v for k, v in state.items() if k.startswith("keywords.")}
     decoder = build(lm, latent_dim, soft_tokens, lora_rank, targets, Keywords(**fitted) if fitted else None)
     missing, unexpected = decoder.load_state_dict(state, strict=False)

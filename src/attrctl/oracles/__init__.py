@@ -105,7 +105,7 @@ def _classifier_problems(model: str, offline: bool) -> list[str]:
     from attrctl.config import HUB_ID
 
     key = f"oracle.hf_model = {model!r}"
-    path = Path(model).expanduser()
+    path = Path(model)
     if path.is_dir():
         if not (path / "config.json").is_file():
             return [f"{key}: {path} has no config.json, so it is no HF model directory"]

@@ -37,10 +37,9 @@ class HFClassifier:
         from attrctl.runtime import trust_remote_code
 
         self.torch = torch
-        self.tokenizer = AutoTokenizer.from_pretrained(model, trust_remote_code=trust_remote_code())
-        self.model = AutoModelForSequenceClassification.from_pretrained(
-            model, trust_remote_code=trust_remote_code()
-        ).eval()
+        remote = trust_remote_code()
+        self.tokenizer = AutoTokenizer.from_pretrained(model, trust_remote_code=remote)
+        self.model = AutoModelForSequenceClassification.from_pretrained(model, trust_remote_code=remote).eval()
         self.batch_size = batch_size
         self.index = self._label_index(toxic_label)
 
